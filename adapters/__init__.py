@@ -1,0 +1,1 @@
+"""Adapters: everything that touches the world (files, CLI; later JACK, PortAudio, OSC, MIDI)."""

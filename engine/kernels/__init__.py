@@ -1,0 +1,1 @@
+"""Compiled DSP kernels (numba): everything here runs in the audio thread."""

@@ -1,0 +1,172 @@
+"""Bus processing: EQ per bus channel, linked compressor, fader, look-ahead limiter.
+
+The limiter is a brick wall: the gain needed by each sample, min(1, c/|x|),
+goes through a running minimum over the look-ahead window of ``n_la``
+samples, a release toward unity, and a moving average of the same length.
+Every average at time n is of minima that all include sample n - n_la + 1,
+so the gain applied to that sample (the audio is late by n_la - 1) never
+exceeds what it needs: the ceiling holds while the gain still moves smoothly.
+"""
+
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+from .. import layout as L
+from .dynamics import comp_curve, peak_hold
+from .filters import tick
+
+
+@njit(cache=True, nogil=True)
+def bus_eq_segment(x, st, zs, n0, n1, a_switch, emix):
+    """4-band EQ of one bus channel, in place; returns the wet/dry value reached."""
+    e = L.B_BQ
+    e0b0, e0b1, e0b2, e0a1, e0a2 = st[e], st[e + 1], st[e + 2], st[e + 3], st[e + 4]
+    e1b0, e1b1, e1b2, e1a1, e1a2 = st[e + 5], st[e + 6], st[e + 7], st[e + 8], st[e + 9]
+    e2b0, e2b1, e2b2, e2a1, e2a2 = st[e + 10], st[e + 11], st[e + 12], st[e + 13], st[e + 14]
+    e3b0, e3b1, e3b2, e3a1, e3a2 = st[e + 15], st[e + 16], st[e + 17], st[e + 18], st[e + 19]
+    e0z1, e0z2, e1z1, e1z2 = zs[0], zs[1], zs[2], zs[3]
+    e2z1, e2z2, e3z1, e3z2 = zs[4], zs[5], zs[6], zs[7]
+    emix_t = st[L.B_EQ_MIX_T]
+    for n in range(n0, n1):
+        v = float(x[n])
+        y, e0z1, e0z2 = tick(v, e0b0, e0b1, e0b2, e0a1, e0a2, e0z1, e0z2)
+        y, e1z1, e1z2 = tick(y, e1b0, e1b1, e1b2, e1a1, e1a2, e1z1, e1z2)
+        y, e2z1, e2z2 = tick(y, e2b0, e2b1, e2b2, e2a1, e2a2, e2z1, e2z2)
+        y, e3z1, e3z2 = tick(y, e3b0, e3b1, e3b2, e3a1, e3a2, e3z1, e3z2)
+        emix += a_switch * (emix_t - emix)
+        x[n] = v + emix * (y - v)
+    zs[0], zs[1], zs[2], zs[3] = e0z1, e0z2, e1z1, e1z2
+    zs[4], zs[5], zs[6], zs[7] = e2z1, e2z2, e3z1, e3z2
+    if not math.isfinite(e0z1 + e0z2 + e1z1 + e1z2 + e2z1 + e2z2 + e3z1 + e3z2):
+        for i in range(8):
+            zs[i] = 0.0
+        for n in range(n0, n1):
+            x[n] = 0.0
+    return emix
+
+
+@njit(cache=True, nogil=True)
+def reset_bus_state(st, la_x, la_r, la_m, c0, nch) -> None:
+    """Clear dynamics and look-ahead after a non-finite value (keeps parameters)."""
+    st[L.B_C_LVL] = 0.0
+    st[L.B_C_DHC] = 0.0
+    st[L.B_C_LVL_SEEN] = -1.0
+    st[L.B_C_WANT] = 0.0
+    st[L.B_C_GR] = 0.0
+    st[L.B_C_GAIN] = 1.0
+    st[L.B_GF] = st[L.B_GF_T]
+    st[L.B_L_MR] = 1.0
+    n_la = la_r.shape[0]
+    for i in range(n_la):
+        la_r[i] = 1.0
+        la_m[i] = 1.0
+    st[L.B_L_SUM] = float(n_la)
+    for c in range(nch):
+        for i in range(n_la):
+            la_x[c0 + c, i] = 0.0
+
+
+@njit(cache=True, nogil=True)
+def bus_segment(bus, c0, nch, st, bzs, la_x, la_r, la_m, out, n0, n1, k):
+    """Process one bus (``nch`` channels from row ``c0``) for samples ``n0..n1``.
+
+    Parameters
+    ----------
+    bus : float32[:, :]
+        Bus sums from the mix; the EQ works in place.
+    st : float64[:]
+        The bus's state row; ``bzs`` holds its channels' EQ memories.
+    la_x : float64[:, :]
+        Look-ahead audio ring per bus channel; ``la_r``, ``la_m`` are this
+        bus's needed-gain and smoothed-minimum rings.
+    out : float32[:, :]
+        Output rows (same numbering as ``bus``).
+    """
+    a_gain = k[0]
+    a_switch = k[1]
+    det_hold = k[2]
+    det_rel = k[3]
+    n_la = la_r.shape[0]
+    emix0 = st[L.B_EQ_MIX]
+    emix = emix0
+    for c in range(nch):
+        emix = bus_eq_segment(bus[c0 + c], st, bzs[c0 + c], n0, n1, a_switch, emix0)
+    st[L.B_EQ_MIX] = emix
+    c_lvl, c_dhc, c_seen = st[L.B_C_LVL], st[L.B_C_DHC], st[L.B_C_LVL_SEEN]
+    c_want, c_gr = st[L.B_C_WANT], st[L.B_C_GR]
+    c_on, c_thr, c_ratio, c_knee = st[L.B_C_ON], st[L.B_C_THR], st[L.B_C_RATIO], st[L.B_C_KNEE]
+    c_att, c_rel, c_mk = st[L.B_C_ATT], st[L.B_C_REL], st[L.B_C_MAKEUP]
+    c_gain = 10.0 ** ((c_mk - c_gr) * 0.05)
+    gf, gf_t = st[L.B_GF], st[L.B_GF_T]
+    ceil, ceil_t = st[L.B_L_CEIL], st[L.B_L_CEIL_T]
+    l_on, l_rel, mr, msum = st[L.B_L_ON], st[L.B_L_REL], st[L.B_L_MR], st[L.B_L_SUM]
+    pos = int(st[L.B_L_POS])
+    m_peak, m_sq = st[L.B_M_PEAK], st[L.B_M_SQ]
+    m_comp, m_lim = st[L.B_M_COMP_GR], st[L.B_M_LIM_GR]
+    inv_la = 1.0 / n_la
+    for n in range(n0, n1):
+        # linked detector: the loudest channel of the bus
+        ax = 0.0
+        for c in range(nch):
+            ax = max(ax, abs(float(bus[c0 + c, n])))
+        c_lvl, c_dhc = peak_hold(ax, c_lvl, c_dhc, det_hold, L.DET_REFRESH, det_rel)
+        if c_lvl != c_seen:
+            c_seen = c_lvl
+            c_want = comp_curve(c_lvl, c_thr, c_ratio, c_knee) if c_on != 0.0 else 0.0
+        d = c_want - c_gr
+        if d != 0.0:
+            if abs(d) < 1e-6:
+                c_gr = c_want
+            else:
+                c_gr += (c_att if d > 0.0 else c_rel) * d
+            c_gain = 10.0 ** ((c_mk - c_gr) * 0.05)
+        m_comp = max(m_comp, c_gr)
+        gf += a_gain * (gf_t - gf)
+        ceil += a_gain * (ceil_t - ceil)
+        g = c_gain * gf
+        # limiter: this sample's needed gain enters the look-ahead rings
+        nxt = pos + 1
+        if nxt == n_la:
+            nxt = 0
+        peak = 0.0
+        for c in range(nch):
+            v = float(bus[c0 + c, n]) * g
+            la_x[c0 + c, pos] = v
+            peak = max(peak, abs(v))
+        need = ceil / peak if (l_on != 0.0 and peak > ceil) else 1.0
+        la_r[pos] = need
+        m = need
+        for i in range(n_la):
+            m = min(m, la_r[i])
+        mr = min(m, mr + l_rel * (1.0 - mr))
+        msum += mr - la_m[pos]
+        la_m[pos] = mr
+        lg = msum * inv_la
+        m_lim = max(m_lim, -20.0 * math.log10(max(lg, 1e-9)))
+        for c in range(nch):
+            # the oldest sample in the ring, n_la - 1 samples late, is the one
+            # every minimum in this average has seen
+            v = la_x[c0 + c, nxt] * lg
+            if l_on != 0.0:
+                v = min(max(v, -ceil), ceil)  # guards rounding only; the gain already holds it
+            if not math.isfinite(v):
+                v = 0.0
+            out[c0 + c, n] = v
+            m_peak = max(m_peak, abs(v))
+            m_sq += v * v
+        pos = nxt
+        if pos == 0:
+            msum = 0.0  # recompute the running sum exactly once per lap (no drift)
+            for i in range(n_la):
+                msum += la_m[i]
+    st[L.B_C_LVL], st[L.B_C_DHC], st[L.B_C_LVL_SEEN] = c_lvl, c_dhc, c_seen
+    st[L.B_C_WANT], st[L.B_C_GR], st[L.B_C_GAIN] = c_want, c_gr, c_gain
+    st[L.B_GF], st[L.B_L_CEIL], st[L.B_L_MR], st[L.B_L_SUM], st[L.B_L_POS] = gf, ceil, mr, msum, pos
+    st[L.B_M_PEAK], st[L.B_M_SQ], st[L.B_M_COMP_GR], st[L.B_M_LIM_GR] = m_peak, m_sq, m_comp, m_lim
+    st[L.B_M_N] += n1 - n0
+    if not math.isfinite(c_lvl + c_gr + c_gain + gf + mr + msum):
+        reset_bus_state(st, la_x, la_r, la_m, c0, nch)
+        st[L.B_M_NONFINITE] += 1.0

@@ -1,0 +1,202 @@
+"""Control-rate work: turn parameter targets into smoothed values and coefficients.
+
+Runs on the fixed grid of ``layout.CTRL`` samples of the sample clock (the
+"slow" rate of Faust's rate separation). When the control generation has
+changed, every derived constant is recomputed from the targets; while a
+filter parameter is still gliding, its biquad is redesigned each tick.
+Frequencies and Q glide in the log domain, gains in dB.
+"""
+
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+from .. import layout as L
+from ..params import BUS_SLOT, CH_SLOT, N_EQ_BANDS
+from . import filters
+from .smoothing import approach, db_to_gain, one_pole_coef
+
+# Parameter columns (ints become compile-time constants).
+P_TRIM = CH_SLOT["trim_db"]
+P_POL = CH_SLOT["polarity_invert"]
+P_DELAY = CH_SLOT["delay_ms"]
+P_HPF_ON = CH_SLOT["hpf.on"]
+P_HPF_F = CH_SLOT["hpf.freq_hz"]
+P_HPF_SLOPE = CH_SLOT["hpf.slope_db_oct"]
+P_GATE_ON = CH_SLOT["gate.on"]
+P_GATE_THR = CH_SLOT["gate.threshold_db"]
+P_GATE_RANGE = CH_SLOT["gate.range_db"]
+P_GATE_ATT = CH_SLOT["gate.attack_ms"]
+P_GATE_HOLD = CH_SLOT["gate.hold_ms"]
+P_GATE_REL = CH_SLOT["gate.release_ms"]
+P_GATE_HYST = CH_SLOT["gate.hysteresis_db"]
+P_EQ_ON = CH_SLOT["eq.on"]
+P_COMP_ON = CH_SLOT["comp.on"]
+P_MAIN = CH_SLOT["main_on"]
+P_FADER = CH_SLOT["fader_db"]
+P_MUTE = CH_SLOT["mute"]
+P_PAN = CH_SLOT["pan"]
+PB_EQ_ON = BUS_SLOT["eq.on"]
+PB_COMP_ON = BUS_SLOT["comp.on"]
+PB_LIM_ON = BUS_SLOT["limiter.on"]
+PB_LIM_CEIL = BUS_SLOT["limiter.ceiling_db"]
+PB_LIM_REL = BUS_SLOT["limiter.release_ms"]
+PB_FADER = BUS_SLOT["fader_db"]
+PB_MUTE = BUS_SLOT["mute"]
+# EQ band k: type, freq, gain, q at EQ_ON + 1 + 4k (+0..3); comp: on, threshold,
+# ratio, knee, attack, release, makeup from COMP_ON on (same for channels and buses).
+assert CH_SLOT["eq.1.type"] == P_EQ_ON + 1 and BUS_SLOT["eq.1.type"] == PB_EQ_ON + 1
+assert CH_SLOT["comp.makeup_db"] == P_COMP_ON + 6 and BUS_SLOT["comp.makeup_db"] == PB_COMP_ON + 6
+
+#: Smoothing of filter parameters (per tick): 20 ms, the declared smoothing_ms.
+FILTER_SMOOTH_MS = 20.0
+
+
+@njit(cache=True, nogil=True)
+def eq_tick(p, p_on, st, s_f, s_g, s_q, s_bq, fs, a_tick, fresh):
+    """Advance the 4 EQ bands' glides; redesign moving bands. Returns True while ramping."""
+    ramping = False
+    for k in range(N_EQ_BANDS):
+        pk = p_on + 1 + 4 * k
+        f_t = math.log(p[pk + 1])
+        g_t = p[pk + 2]
+        q_t = math.log(p[pk + 3])
+        if fresh < 0:  # snap (plan start)
+            f, g, q = f_t, g_t, q_t
+        else:
+            f = approach(st[s_f + k], f_t, a_tick)
+            g = approach(st[s_g + k], g_t, a_tick)
+            q = approach(st[s_q + k], q_t, a_tick)
+        moving = f != st[s_f + k] or g != st[s_g + k] or q != st[s_q + k]
+        if moving or fresh != 0:
+            filters.design(int(p[pk]), math.exp(f), g, math.exp(q), fs, st, s_bq + 5 * k)
+        st[s_f + k] = f
+        st[s_g + k] = g
+        st[s_q + k] = q
+        ramping = ramping or f != f_t or g != g_t or q != q_t
+    return ramping
+
+
+@njit(cache=True, nogil=True)
+def comp_derive(p, p_on, st, s_on, fs):
+    """Latch the compressor settings into state (ballistics as one-pole coefficients)."""
+    st[s_on] = p[p_on]
+    st[s_on + 1] = p[p_on + 1]  # threshold dB
+    st[s_on + 2] = p[p_on + 2]  # ratio
+    st[s_on + 3] = p[p_on + 3]  # knee dB
+    st[s_on + 4] = one_pole_coef(p[p_on + 4], fs)
+    st[s_on + 5] = one_pole_coef(p[p_on + 5], fs)
+
+
+@njit(cache=True, nogil=True)
+def channel_tick(p, st, fs, max_delay, fresh):
+    """Control tick of one channel.
+
+    Parameters
+    ----------
+    p : float64[:]
+        The channel's parameter targets (``params.CHANNEL_SPECS`` order).
+    st : float64[:]
+        The channel's state row (``layout`` ``C_*`` slots).
+    fs : float
+        Sample rate in Hz.
+    max_delay : int
+        Length of the channel's delay ring in samples.
+    fresh : int
+        -1 at plan start (snap everything), 1 when targets changed, 0 otherwise.
+    """
+    if fresh == 0 and st[L.C_RAMPING] == 0.0:
+        return
+    a_tick = one_pole_coef(FILTER_SMOOTH_MS, fs, float(L.CTRL))
+    if fresh != 0:
+        # gains: trim * polarity; fader * mute; main assign; constant-power pan
+        pol = -1.0 if p[P_POL] >= 0.5 else 1.0
+        st[L.C_GIN_T] = pol * db_to_gain(p[P_TRIM])
+        st[L.C_GF_T] = 0.0 if p[P_MUTE] >= 0.5 else db_to_gain(p[P_FADER])
+        st[L.C_MAIN_T] = 1.0 if p[P_MAIN] >= 0.5 else 0.0
+        theta = (p[P_PAN] + 1.0) * math.pi * 0.25
+        st[L.C_PL_T] = math.cos(theta)
+        st[L.C_PR_T] = math.sin(theta)
+        st[L.C_HPF_MIX_T] = 1.0 if p[P_HPF_ON] >= 0.5 else 0.0
+        st[L.C_EQ_MIX_T] = 1.0 if p[P_EQ_ON] >= 0.5 else 0.0
+        # gate: thresholds as linear peak levels, gain floor, ballistics
+        if p[P_GATE_ON] >= 0.5:
+            st[L.C_G_THR_OPEN] = 10.0 ** (p[P_GATE_THR] * 0.05)
+            st[L.C_G_THR_CLOSE] = 10.0 ** ((p[P_GATE_THR] - p[P_GATE_HYST]) * 0.05)
+            st[L.C_G_FLOOR] = 10.0 ** (-p[P_GATE_RANGE] * 0.05)
+        else:  # open for good: the gain glides to unity
+            st[L.C_G_THR_OPEN] = 0.0
+            st[L.C_G_THR_CLOSE] = 0.0
+            st[L.C_G_FLOOR] = 1.0
+        st[L.C_G_ATT] = one_pole_coef(p[P_GATE_ATT], fs)
+        st[L.C_G_REL] = one_pole_coef(p[P_GATE_REL], fs)
+        st[L.C_G_HOLD_N] = math.floor(p[P_GATE_HOLD] * 0.001 * fs + 0.5)
+        comp_derive(p, P_COMP_ON, st, L.C_C_ON, fs)
+        # delay in whole samples; a change starts a crossfade (see strip)
+        dly_t = min(math.floor(p[P_DELAY] * 0.001 * fs + 0.5), max_delay - 1.0)
+        if fresh < 0:
+            st[L.C_DLY] = dly_t
+            st[L.C_DLY_OLD] = dly_t
+            st[L.C_DLY_XF] = 1.0
+        elif dly_t != st[L.C_DLY] and st[L.C_DLY_XF] >= 1.0:
+            st[L.C_DLY_OLD] = st[L.C_DLY]
+            st[L.C_DLY] = dly_t
+            st[L.C_DLY_XF] = 0.0
+        if fresh < 0:
+            for s in (L.C_GIN, L.C_GF, L.C_MAIN, L.C_PL, L.C_PR, L.C_HPF_MIX, L.C_EQ_MIX):
+                st[s] = st[s + 1]
+            st[L.C_G_GAIN] = st[L.C_G_FLOOR] if p[P_GATE_ON] >= 0.5 else 1.0
+            st[L.C_C_GAIN] = 1.0
+            st[L.C_C_LVL_SEEN] = -1.0
+    # comp makeup glides per tick (in dB)
+    mk_t = p[P_COMP_ON + 6] if p[P_COMP_ON] >= 0.5 else 0.0
+    mk = mk_t if fresh < 0 else approach(st[L.C_C_MAKEUP], mk_t, a_tick)
+    ramping = mk != mk_t
+    st[L.C_C_MAKEUP] = mk
+    # a crossfade still running keeps the channel ticking
+    ramping = ramping or st[L.C_DLY_XF] < 1.0 or st[L.C_DLY] != min(
+        math.floor(p[P_DELAY] * 0.001 * fs + 0.5), max_delay - 1.0)
+    # high-pass: 12 dB/oct one Butterworth section, 24 dB/oct two
+    f_t = math.log(p[P_HPF_F])
+    f = f_t if fresh < 0 else approach(st[L.C_HPF_F], f_t, a_tick)
+    if f != st[L.C_HPF_F] or fresh != 0:
+        if p[P_HPF_SLOPE] >= 0.5:
+            filters.design(filters.HIGH_PASS, math.exp(f), 0.0, filters.BUTTER4_Q1, fs, st, L.C_BQ)
+            filters.design(filters.HIGH_PASS, math.exp(f), 0.0, filters.BUTTER4_Q2, fs, st, L.C_BQ + 5)
+        else:
+            filters.design(filters.HIGH_PASS, math.exp(f), 0.0, filters.BUTTER2_Q, fs, st, L.C_BQ)
+            filters.identity(st, L.C_BQ + 5)
+    st[L.C_HPF_F] = f
+    ramping = ramping or f != f_t
+    ramping = eq_tick(p, P_EQ_ON, st, L.C_EQ_F, L.C_EQ_G, L.C_EQ_Q, L.C_BQ + 10, fs, a_tick, fresh) or ramping
+    st[L.C_RAMPING] = 1.0 if ramping else 0.0
+
+
+@njit(cache=True, nogil=True)
+def bus_tick(p, st, fs, fresh):
+    """Control tick of one bus (EQ glides, compressor, limiter, fader)."""
+    if fresh == 0 and st[L.B_RAMPING] == 0.0:
+        return
+    a_tick = one_pole_coef(FILTER_SMOOTH_MS, fs, float(L.CTRL))
+    if fresh != 0:
+        st[L.B_GF_T] = 0.0 if p[PB_MUTE] >= 0.5 else db_to_gain(p[PB_FADER])
+        st[L.B_EQ_MIX_T] = 1.0 if p[PB_EQ_ON] >= 0.5 else 0.0
+        comp_derive(p, PB_COMP_ON, st, L.B_C_ON, fs)
+        st[L.B_L_ON] = p[PB_LIM_ON]
+        st[L.B_L_CEIL_T] = 10.0 ** (p[PB_LIM_CEIL] * 0.05)
+        st[L.B_L_REL] = one_pole_coef(p[PB_LIM_REL], fs)
+        if fresh < 0:
+            st[L.B_GF] = st[L.B_GF_T]
+            st[L.B_EQ_MIX] = st[L.B_EQ_MIX_T]
+            st[L.B_L_CEIL] = st[L.B_L_CEIL_T]
+            st[L.B_L_MR] = 1.0
+            st[L.B_C_GAIN] = 1.0
+            st[L.B_C_LVL_SEEN] = -1.0
+    mk_t = p[PB_COMP_ON + 6] if p[PB_COMP_ON] >= 0.5 else 0.0
+    mk = mk_t if fresh < 0 else approach(st[L.B_C_MAKEUP], mk_t, a_tick)
+    st[L.B_C_MAKEUP] = mk
+    ramping = mk != mk_t
+    ramping = eq_tick(p, PB_EQ_ON, st, L.B_EQ_F, L.B_EQ_G, L.B_EQ_Q, L.B_BQ, fs, a_tick, fresh) or ramping
+    st[L.B_RAMPING] = 1.0 if ramping else 0.0

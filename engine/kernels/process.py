@@ -1,0 +1,142 @@
+"""The one compiled entry point: a whole block, every channel and bus.
+
+``process_block`` is what ``Engine.process`` calls offline and what the JACK
+and PortAudio ``@cfunc`` callbacks call live, with the same plan arrays.
+It allocates nothing, takes no locks and raises nothing.
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from .. import layout as L
+from ..params import N_BUS_PARAMS, N_CH_PARAMS, N_SEND_PARAMS
+from .bus import bus_segment
+from .controls import bus_tick, channel_tick
+from .fpu import flush_denormals, restore_fpu
+from .smoothing import db_to_gain
+from .strip import mix_segment, strip_segment
+
+# control words (int64 array ``ctl``)
+CTL_CLOCK = 0        # samples processed (audio thread)
+CTL_GEN = 1          # parameter generation (control thread bumps after writing targets)
+CTL_GEN_SEEN = 2     # generation the audio thread has applied; -1 = fresh plan
+CTL_METER_REQ = 3    # meter read-and-reset request counter (control thread)
+CTL_METER_ACK = 4    # last request served (audio thread)
+N_CTL = 8
+
+# per-plan constants (float64 array ``k``)
+K_A_GAIN = 0         # per-sample one-pole coefficient of gains
+K_A_SWITCH = 1       # per-sample coefficient of in/out switches
+K_DET_HOLD = 2       # detector hold, samples
+K_DET_REL = 3        # detector release coefficient
+K_XF_STEP = 4        # delay crossfade increment per sample
+K_FS = 5             # sample rate, Hz
+N_K = 8
+
+_CH_SNAP = (L.C_GIN, L.C_HPF_MIX, L.C_EQ_MIX, L.C_GF, L.C_MAIN, L.C_PL, L.C_PR)
+_BUS_SNAP = (L.B_GF, L.B_EQ_MIX, L.B_L_CEIL)
+
+
+@njit(cache=True, nogil=True)
+def _snap(st, slots) -> None:
+    # Smoothed gains approach their targets geometrically; snapping on the
+    # tick grid (not at block ends) keeps the output independent of block size.
+    for s in slots:
+        if abs(st[s + 1] - st[s]) <= L.SNAP:
+            st[s] = st[s + 1]
+
+
+@njit(cache=True, nogil=True)
+def _tick(par, ch_st, send_st, bus_st, ring_len, fs, fresh):
+    n_ch = ch_st.shape[0]
+    n_bus = bus_st.shape[0]
+    for ch in range(n_ch):
+        p = par[ch * N_CH_PARAMS:(ch + 1) * N_CH_PARAMS]
+        channel_tick(p, ch_st[ch], fs, ring_len, fresh)
+        _snap(ch_st[ch], _CH_SNAP)
+        st = ch_st[ch]
+        if abs(st[L.C_G_GAIN] - st[L.C_G_FLOOR]) <= L.SNAP and st[L.C_G_OPEN] == 0.0:
+            st[L.C_G_GAIN] = st[L.C_G_FLOOR]
+    base = n_ch * N_CH_PARAMS
+    for b in range(n_bus):
+        bus_tick(par[base + b * N_BUS_PARAMS:base + (b + 1) * N_BUS_PARAMS], bus_st[b], fs, fresh)
+        _snap(bus_st[b], _BUS_SNAP)
+    base += n_bus * N_BUS_PARAMS
+    for ch in range(n_ch):
+        for b in range(1, n_bus):
+            sp = base + (ch * n_bus + b) * N_SEND_PARAMS
+            if fresh != 0:
+                send_st[ch, b, 1] = db_to_gain(par[sp])
+                send_st[ch, b, 2] = par[sp + 1]
+                if fresh < 0:
+                    send_st[ch, b, 0] = send_st[ch, b, 1]
+            if abs(send_st[ch, b, 1] - send_st[ch, b, 0]) <= L.SNAP:
+                send_st[ch, b, 0] = send_st[ch, b, 1]
+
+
+@njit(cache=True, nogil=True)
+def _reset_meters(ch_st, bus_st) -> None:
+    for ch in range(ch_st.shape[0]):
+        for s in range(L.C_M_IN_PEAK, L.C_M_NONFINITE + 1):
+            ch_st[ch, s] = 0.0
+    for b in range(bus_st.shape[0]):
+        for s in range(L.B_M_PEAK, L.B_M_NONFINITE + 1):
+            bus_st[b, s] = 0.0
+
+
+@njit(cache=True, nogil=True)
+def process_block(inp, out, nframes, par, ch_in, ch_st, ring, pre, send_st,
+                  bus_first, bus_nch, bus_st, bus_zs, bus_buf, la_x, la_rm, k, ctl):
+    """Process ``nframes`` samples of every channel and bus.
+
+    Parameters
+    ----------
+    inp : float32[:, :]
+        Inputs ``(n_inputs, >= nframes)``; channel ``ch`` reads row ``ch_in[ch]``.
+    out : float32[:, :]
+        Bus outputs ``(n_bus_channels, >= nframes)``: main L, main R, then aux.
+    nframes : int
+        Frames in this block, at most ``pre.shape[1]``.
+    par : float64[:]
+        Parameter targets (written by the control side only).
+    Remaining arguments are the plan's preallocated state (see ``plan.Plan``).
+    """
+    fpu = flush_denormals()
+    if ctl[CTL_METER_REQ] != ctl[CTL_METER_ACK]:
+        _reset_meters(ch_st, bus_st)
+        ctl[CTL_METER_ACK] = ctl[CTL_METER_REQ]
+    fresh = 0
+    gen = ctl[CTL_GEN]
+    if ctl[CTL_GEN_SEEN] < 0:
+        fresh = -1
+    elif gen != ctl[CTL_GEN_SEEN]:
+        fresh = 1
+    ctl[CTL_GEN_SEEN] = gen
+    fs = k[K_FS]
+    ring_len = ring.shape[1]
+    n_ch = ch_st.shape[0]
+    n_bus = bus_st.shape[0]
+    pos = 0
+    while pos < nframes:
+        phase = ctl[CTL_CLOCK] % L.CTRL
+        if phase == 0 or fresh != 0:
+            _tick(par, ch_st, send_st, bus_st, ring_len, fs, fresh)
+            fresh = 0
+        end = min(nframes, pos + L.CTRL - phase)
+        for c in range(bus_buf.shape[0]):
+            for n in range(pos, end):
+                bus_buf[c, n] = 0.0
+        for ch in range(n_ch):
+            src = ch_in[ch]
+            row = inp[src] if src >= 0 else inp[0] if inp.shape[0] > 0 else pre[ch]
+            strip_segment(row, src >= 0, ch_st[ch], ring[ch], pre[ch], pos, end, k)
+        for ch in range(n_ch):
+            mix_segment(pre[ch], ch_st[ch], send_st[ch], bus_first, bus_nch, bus_buf,
+                        pos, end, k[K_A_GAIN])
+        for b in range(n_bus):
+            bus_segment(bus_buf, bus_first[b], bus_nch[b], bus_st[b], bus_zs, la_x,
+                        la_rm[b, 0], la_rm[b, 1], out, pos, end, k)
+        ctl[CTL_CLOCK] += end - pos
+        pos = end
+    restore_fpu(fpu)

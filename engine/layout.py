@@ -1,0 +1,97 @@
+"""Column layout of the plan's state arrays, shared by the kernels and Python.
+
+Each channel owns one float64 row of ``ch_state`` and each bus one row of
+``bus_state``. Module-level ints are frozen into the compiled kernels as
+constants, so naming the slots costs nothing at run time.
+"""
+
+from __future__ import annotations
+
+#: Samples between control ticks: smoothed filter parameters advance and
+#: coefficients are recomputed on this fixed grid of the sample clock, so the
+#: output never depends on the host's block size.
+CTRL = 64
+
+#: Peak detector of the gate and compressor: hold the last peak this long,
+#: then fall with this time constant. A hold longer than half a period of
+#: 25 Hz keeps the detector ripple-free on steady tones.
+DET_HOLD_MS = 20.0
+DET_RELEASE_MS = 20.0
+#: A new peak within this fraction of the held one refreshes the hold
+#: (sampled peaks of a steady tone differ by less than 2 %).
+DET_REFRESH = 0.98
+
+#: Delay-time changes crossfade between the old and the new tap over this time.
+DELAY_XFADE_MS = 20.0
+#: Switches (EQ, HPF in/out) and the per-sample gains use this time constant.
+GAIN_SMOOTH_MS = 20.0 / 3.0  # reaches -100 dB of a step in about 50 ms
+SWITCH_SMOOTH_MS = 10.0
+#: Smoothed values this close to their target snap onto it (-100 dB).
+SNAP = 1e-5
+#: Limiter look-ahead; the main and aux buses are late by this much.
+LIMITER_LOOKAHEAD_MS = 1.0
+
+_ch_slots: list[str] = []
+_bus_slots: list[str] = []
+
+
+def _declare(slots: list[str], names: str) -> None:
+    for name in names.split():
+        globals()[name] = len(slots)
+        slots.append(name)
+
+
+# --- channel state ---------------------------------------------------------
+# 6 biquads: HPF stage 1, HPF stage 2, EQ bands 1..4; coefficients b0 b1 b2 a1 a2
+# start at C_BQ + 5*k, memories z1 z2 at C_Z + 2*k.
+_declare(_ch_slots, "C_BQ")
+_ch_slots += ["bq"] * 29
+_declare(_ch_slots, "C_Z")
+_ch_slots += ["z"] * 11
+# smoothed filter parameters (current values) and their ramping flag
+_declare(_ch_slots, "C_HPF_F C_EQ_F")
+_ch_slots += ["eqf"] * 3
+_declare(_ch_slots, "C_EQ_G")
+_ch_slots += ["eqg"] * 3
+_declare(_ch_slots, "C_EQ_Q")
+_ch_slots += ["eqq"] * 3
+_declare(_ch_slots, "C_RAMPING")
+# wet/dry of the switched sections, current and target
+_declare(_ch_slots, "C_HPF_MIX C_HPF_MIX_T C_EQ_MIX C_EQ_MIX_T")
+# input gain (trim * polarity), current and target
+_declare(_ch_slots, "C_GIN C_GIN_T")
+# delay: current tap, old tap, crossfade position 0..1, write index
+_declare(_ch_slots, "C_DLY C_DLY_OLD C_DLY_XF C_DLY_W")
+# gate: detector level and hold counter, open flag, hold counter, gain,
+# derived constants
+_declare(_ch_slots, "C_G_LVL C_G_DHC C_G_OPEN C_G_HOLDC C_G_GAIN "
+                    "C_G_THR_OPEN C_G_THR_CLOSE C_G_FLOOR C_G_ATT C_G_REL C_G_HOLD_N")
+# compressor: detector level/hold, cached level of the last gain computation,
+# its wanted reduction, smoothed reduction (dB), applied gain, makeup (dB)
+_declare(_ch_slots, "C_C_LVL C_C_DHC C_C_LVL_SEEN C_C_WANT C_C_GR C_C_GAIN C_C_MAKEUP "
+                    "C_C_ON C_C_THR C_C_RATIO C_C_KNEE C_C_ATT C_C_REL")
+# fader * mute, main assign, pan L, pan R: current and target
+_declare(_ch_slots, "C_GF C_GF_T C_MAIN C_MAIN_T C_PL C_PL_T C_PR C_PR_T")
+# meters since the last read-and-reset
+_declare(_ch_slots, "C_M_IN_PEAK C_M_IN_SQ C_M_OUT_PEAK C_M_OUT_SQ C_M_GATE_GR C_M_COMP_GR "
+                    "C_M_N C_M_NONFINITE")
+N_CH_STATE = len(_ch_slots)
+N_CH_METERS = C_M_NONFINITE - C_M_IN_PEAK + 1  # noqa: F821
+
+# --- bus state (per bus; per-channel filter memories in bus_chan_state) -----
+_declare(_bus_slots, "B_BQ")
+_bus_slots += ["bq"] * 19
+_declare(_bus_slots, "B_EQ_F")
+_bus_slots += ["eqf"] * 3
+_declare(_bus_slots, "B_EQ_G")
+_bus_slots += ["eqg"] * 3
+_declare(_bus_slots, "B_EQ_Q")
+_bus_slots += ["eqq"] * 3
+_declare(_bus_slots, "B_RAMPING B_EQ_MIX B_EQ_MIX_T")
+_declare(_bus_slots, "B_C_LVL B_C_DHC B_C_LVL_SEEN B_C_WANT B_C_GR B_C_GAIN B_C_MAKEUP "
+                     "B_C_ON B_C_THR B_C_RATIO B_C_KNEE B_C_ATT B_C_REL")
+_declare(_bus_slots, "B_GF B_GF_T B_L_CEIL B_L_CEIL_T B_L_ON B_L_REL B_L_MR B_L_SUM B_L_POS")
+_declare(_bus_slots, "B_M_PEAK B_M_SQ B_M_COMP_GR B_M_LIM_GR B_M_N B_M_NONFINITE")
+N_BUS_STATE = len(_bus_slots)
+#: Per bus channel: 4 EQ biquads' z1 z2.
+N_BUS_CHAN_STATE = 8

@@ -1,0 +1,92 @@
+"""The plan: every array the block function touches, allocated once.
+
+A plan is built off the audio thread from a scene. A different scene is a
+different plan (different array shapes and values), never different code:
+the compiled ``process_block`` is the same for all of them, and the live
+adapters hand the same arrays to it through a table of pointers.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import layout as L
+from .kernels import process as P
+from .kernels.smoothing import one_pole_coef
+from .params import ParamTable
+from .scene import Scene
+
+MAX_DELAY_MS = 500.0
+
+
+class Plan:
+    """Preallocated state for one scene at one sample rate and maximum block size.
+
+    Attributes
+    ----------
+    par : float64[n_params]
+        Parameter targets in user units; written only by the control side,
+        which then bumps ``ctl[CTL_GEN]``.
+    ctl : int64[N_CTL]
+        Control words (clock, generation handshake, meter reset handshake).
+    """
+
+    def __init__(self, scene: Scene, max_frames: int | None = None) -> None:
+        self.scene = scene
+        self.table: ParamTable = scene.param_table()
+        self.fs = float(scene.sample_rate)
+        self.max_frames = int(max_frames or max(scene.block_size, 1024))
+        n_ch = len(scene.channels)
+        n_bus = len(scene.buses)
+        self.n_inputs = max([c.input for c in scene.channels] + [1])
+        self.bus_first = np.zeros(n_bus, dtype=np.int64)
+        self.bus_nch = np.array([b.channels for b in scene.buses], dtype=np.int64)
+        self.bus_first[1:] = np.cumsum(self.bus_nch)[:-1]
+        self.n_outputs = int(self.bus_nch.sum())
+        self.lookahead = int(round(L.LIMITER_LOOKAHEAD_MS * 1e-3 * self.fs))
+        n_la = self.lookahead + 1  # the ring's oldest sample is lookahead samples late
+
+        self.par = self.table.defaults()
+        for path, value in scene.values.items():
+            self.par[self.table.lookup(path)[0]] = value
+        self.ch_in = np.array([c.input - 1 for c in scene.channels], dtype=np.int64)
+        self.ch_st = np.zeros((n_ch, L.N_CH_STATE))
+        ring_len = int(math.ceil(MAX_DELAY_MS * 1e-3 * self.fs)) + 2
+        self.ring = np.zeros((n_ch, ring_len), dtype=np.float32)
+        self.pre = np.zeros((n_ch, self.max_frames), dtype=np.float32)
+        self.send_st = np.zeros((n_ch, n_bus, 3))
+        self.bus_st = np.zeros((n_bus, L.N_BUS_STATE))
+        self.bus_zs = np.zeros((self.n_outputs, L.N_BUS_CHAN_STATE))
+        self.bus_buf = np.zeros((self.n_outputs, self.max_frames), dtype=np.float32)
+        self.la_x = np.zeros((self.n_outputs, n_la))
+        self.la_rm = np.ones((n_bus, 2, n_la))
+        self.bus_st[:, L.B_L_SUM] = n_la
+        self.k = np.zeros(P.N_K)
+        self.k[P.K_A_GAIN] = one_pole_coef(L.GAIN_SMOOTH_MS, self.fs)
+        self.k[P.K_A_SWITCH] = one_pole_coef(L.SWITCH_SMOOTH_MS, self.fs)
+        self.k[P.K_DET_HOLD] = math.floor(L.DET_HOLD_MS * 1e-3 * self.fs)
+        self.k[P.K_DET_REL] = one_pole_coef(L.DET_RELEASE_MS, self.fs)
+        self.k[P.K_XF_STEP] = 1.0 / (L.DELAY_XFADE_MS * 1e-3 * self.fs)
+        self.k[P.K_FS] = self.fs
+        self.ctl = np.zeros(P.N_CTL, dtype=np.int64)
+        self.ctl[P.CTL_GEN_SEEN] = -1  # first block snaps every smoothed value to its target
+
+    @property
+    def latency(self) -> int:
+        """Output latency in samples (the bus limiters' look-ahead)."""
+        return self.lookahead
+
+    def state_args(self) -> tuple:
+        """Arguments of ``process_block`` after ``inp, out, nframes``."""
+        return (self.par, self.ch_in, self.ch_st, self.ring, self.pre, self.send_st,
+                self.bus_first, self.bus_nch, self.bus_st, self.bus_zs, self.bus_buf,
+                self.la_x, self.la_rm, self.k, self.ctl)
+
+    def mark_changed(self) -> None:
+        """Tell the audio side that targets changed (after writing ``par``)."""
+        self.ctl[P.CTL_GEN] += 1
+
+    def request_meter_reset(self) -> None:
+        self.ctl[P.CTL_METER_REQ] += 1
