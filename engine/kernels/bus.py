@@ -16,6 +16,7 @@ from numba import njit
 
 from .. import layout as L
 from .dynamics import comp_curve, peak_hold
+from .fastmath import db_to_amp
 from .filters import tick
 
 
@@ -99,7 +100,7 @@ def bus_segment(bus, c0, nch, st, bzs, la_x, la_r, la_m, out, n0, n1, k):
     c_want, c_gr = st[L.B_C_WANT], st[L.B_C_GR]
     c_on, c_thr, c_ratio, c_knee = st[L.B_C_ON], st[L.B_C_THR], st[L.B_C_RATIO], st[L.B_C_KNEE]
     c_att, c_rel, c_mk = st[L.B_C_ATT], st[L.B_C_REL], st[L.B_C_MAKEUP]
-    c_gain = 10.0 ** ((c_mk - c_gr) * 0.05)
+    c_gain = db_to_amp(c_mk - c_gr)
     gf, gf_t = st[L.B_GF], st[L.B_GF_T]
     ceil, ceil_t = st[L.B_L_CEIL], st[L.B_L_CEIL_T]
     l_on, l_rel, mr, msum = st[L.B_L_ON], st[L.B_L_REL], st[L.B_L_MR], st[L.B_L_SUM]
@@ -122,7 +123,7 @@ def bus_segment(bus, c0, nch, st, bzs, la_x, la_r, la_m, out, n0, n1, k):
                 c_gr = c_want
             else:
                 c_gr += (c_att if d > 0.0 else c_rel) * d
-            c_gain = 10.0 ** ((c_mk - c_gr) * 0.05)
+            c_gain = db_to_amp(c_mk - c_gr)
         m_comp = max(m_comp, c_gr)
         gf += a_gain * (gf_t - gf)
         ceil += a_gain * (ceil_t - ceil)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import math
+
 
 from numba import njit
+
+from .fastmath import amp_to_db
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -33,7 +35,7 @@ def comp_curve(level, thr_db, ratio, knee_db):
     below T - W/2 no reduction; inside the knee (1 - 1/R)(x - T + W/2)^2 / (2W);
     above T + W/2, (1 - 1/R)(x - T).
     """
-    x_db = 20.0 * math.log10(max(level, 1e-12))
+    x_db = amp_to_db(level)
     over = x_db - thr_db
     slope = 1.0 - 1.0 / ratio
     if 2.0 * over <= -knee_db:

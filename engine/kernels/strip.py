@@ -17,6 +17,7 @@ from numba import njit
 
 from .. import layout as L
 from .dynamics import comp_curve, peak_hold
+from .fastmath import db_to_amp
 from .filters import tick
 
 #: Inputs beyond +80 dBFS are treated as corrupt, like NaN and Inf: replaced by 0.
@@ -93,7 +94,7 @@ def strip_segment(x_in, has_input, st, ring, pre, n0, n1, k):
         st[L.C_C_LVL], st[L.C_C_DHC], st[L.C_C_LVL_SEEN], st[L.C_C_WANT], st[L.C_C_GR])
     c_on, c_thr, c_ratio, c_knee = st[L.C_C_ON], st[L.C_C_THR], st[L.C_C_RATIO], st[L.C_C_KNEE]
     c_att, c_rel, c_mk = st[L.C_C_ATT], st[L.C_C_REL], st[L.C_C_MAKEUP]
-    c_gain = 10.0 ** ((c_mk - c_gr) * 0.05)
+    c_gain = db_to_amp(c_mk - c_gr)
     m_in_peak, m_in_sq, m_comp = st[L.C_M_IN_PEAK], st[L.C_M_IN_SQ], st[L.C_M_COMP_GR]
     n_bad = 0.0
     # -- per sample ----------------------------------------------------------
@@ -166,7 +167,7 @@ def strip_segment(x_in, has_input, st, ring, pre, n0, n1, k):
                 c_gr = c_want
             else:
                 c_gr += (c_att if d > 0.0 else c_rel) * d
-            c_gain = 10.0 ** ((c_mk - c_gr) * 0.05)
+            c_gain = db_to_amp(c_mk - c_gr)
         m_comp = max(m_comp, c_gr)
         pre[n] = x * c_gain
     # -- store state -----------------------------------------------------------
