@@ -169,15 +169,15 @@ class Engine:
         """
         cs = self.plan.ch_st
         bs = self.plan.bus_st
-        n = np.maximum(cs[:, L.C_M_N], 1.0)
+        n = np.maximum(cs[L.C_M_N], 1.0)
         nb = np.maximum(bs[:, L.B_M_N], 1.0)
         t = {
-            "in_peak_db": _db(cs[:, L.C_M_IN_PEAK]),
-            "in_rms_db": _db(np.sqrt(cs[:, L.C_M_IN_SQ] / n)),
-            "out_rms_db": _db(np.sqrt(cs[:, L.C_M_OUT_SQ] / n)),
-            "gate_gr_db": cs[:, L.C_M_GATE_GR].copy(),
-            "comp_gr_db": cs[:, L.C_M_COMP_GR].copy(),
-            "nonfinite": cs[:, L.C_M_NONFINITE].copy(),
+            "in_peak_db": _db(cs[L.C_M_IN_PEAK]),
+            "in_rms_db": _db(np.sqrt(cs[L.C_M_IN_SQ] / n)),
+            "out_rms_db": _db(np.sqrt(cs[L.C_M_OUT_SQ] / n)),
+            "gate_gr_db": cs[L.C_M_GATE_GR].copy(),
+            "comp_gr_db": cs[L.C_M_COMP_GR].copy(),
+            "nonfinite": cs[L.C_M_NONFINITE].copy(),
             "bus_peak_db": _db(bs[:, L.B_M_PEAK]),
             "bus_rms_db": _db(np.sqrt(bs[:, L.B_M_SQ] / nb)),
             "bus_comp_gr_db": bs[:, L.B_M_COMP_GR].copy(),

@@ -1,7 +1,7 @@
-"""Column layout of the plan's state arrays, shared by the kernels and Python.
+"""Layout of the plan's state arrays, shared by the kernels and Python.
 
-Each channel owns one float64 row of ``ch_state`` and each bus one row of
-``bus_state``. Module-level ints are frozen into the compiled kernels as
+Channel state is structure-of-arrays, ``ch_state[slot, channel]``, so the
+strip's passes run across channels; each bus owns one row of ``bus_state``. Module-level ints are frozen into the compiled kernels as
 constants, so naming the slots costs nothing at run time.
 """
 
@@ -13,10 +13,11 @@ from __future__ import annotations
 CTRL = 64
 
 #: Peak detector of the gate and compressor: hold the last peak this long,
-#: then fall with this time constant. A hold longer than half a period of
+#: then fall fast with this time constant (a gate closes and a compressor
+#: releases on time however loud the signal was). A hold longer than half a period of
 #: 25 Hz keeps the detector ripple-free on steady tones.
 DET_HOLD_MS = 20.0
-DET_RELEASE_MS = 20.0
+DET_RELEASE_MS = 0.5
 #: A new peak within this fraction of the held one refreshes the hold
 #: (sampled peaks of a steady tone differ by less than 2 %).
 DET_REFRESH = 0.98
@@ -42,10 +43,10 @@ def _declare(slots: list[str], names: str) -> None:
 
 
 # --- channel state ---------------------------------------------------------
-# 6 biquads: HPF stage 1, HPF stage 2, EQ bands 1..4; coefficients b0 b1 b2 a1 a2
-# start at C_BQ + 5*k, memories z1 z2 at C_Z + 2*k.
+# 6 filter sections: HPF stage 1, HPF stage 2, EQ bands 1..4; coefficients
+# a1 a2 a3 m0 m1 m2 start at C_BQ + 6*k, memories ic1 ic2 at C_Z + 2*k.
 _declare(_ch_slots, "C_BQ")
-_ch_slots += ["bq"] * 29
+_ch_slots += ["bq"] * 35
 _declare(_ch_slots, "C_Z")
 _ch_slots += ["z"] * 11
 # smoothed filter parameters (current values) and their ramping flag
@@ -66,10 +67,10 @@ _declare(_ch_slots, "C_DLY C_DLY_OLD C_DLY_XF C_DLY_W")
 # derived constants
 _declare(_ch_slots, "C_G_LVL C_G_DHC C_G_OPEN C_G_HOLDC C_G_GAIN "
                     "C_G_THR_OPEN C_G_THR_CLOSE C_G_FLOOR C_G_ATT C_G_REL C_G_HOLD_N")
-# compressor: detector level/hold, cached level of the last gain computation,
-# its wanted reduction, smoothed reduction (dB), applied gain, makeup (dB)
-_declare(_ch_slots, "C_C_LVL C_C_DHC C_C_LVL_SEEN C_C_WANT C_C_GR C_C_GAIN C_C_MAKEUP "
-                    "C_C_ON C_C_THR C_C_RATIO C_C_KNEE C_C_ATT C_C_REL")
+# compressor: detector level/hold, smoothed reduction (dB), makeup (dB),
+# latched settings, and the static curve's derived 1 - 1/R and 1 / (2 W)
+_declare(_ch_slots, "C_C_LVL C_C_DHC C_C_GR C_C_MAKEUP "
+                    "C_C_ON C_C_THR C_C_RATIO C_C_KNEE C_C_ATT C_C_REL C_C_SLOPE C_C_INV2W")
 # fader * mute, main assign, pan L, pan R: current and target
 _declare(_ch_slots, "C_GF C_GF_T C_MAIN C_MAIN_T C_PL C_PL_T C_PR C_PR_T")
 # meters since the last read-and-reset
@@ -80,7 +81,7 @@ N_CH_METERS = C_M_NONFINITE - C_M_IN_PEAK + 1  # noqa: F821
 
 # --- bus state (per bus; per-channel filter memories in bus_chan_state) -----
 _declare(_bus_slots, "B_BQ")
-_bus_slots += ["bq"] * 19
+_bus_slots += ["bq"] * 23
 _declare(_bus_slots, "B_EQ_F")
 _bus_slots += ["eqf"] * 3
 _declare(_bus_slots, "B_EQ_G")

@@ -52,10 +52,12 @@ class Plan:
         for path, value in scene.values.items():
             self.par[self.table.lookup(path)[0]] = value
         self.ch_in = np.array([c.input - 1 for c in scene.channels], dtype=np.int64)
-        self.ch_st = np.zeros((n_ch, L.N_CH_STATE))
+        self.ch_st = np.zeros((L.N_CH_STATE, n_ch))  # structure of arrays: [slot, channel]
         ring_len = int(math.ceil(MAX_DELAY_MS * 1e-3 * self.fs)) + 2
         self.ring = np.zeros((n_ch, ring_len), dtype=np.float32)
-        self.pre = np.zeros((n_ch, self.max_frames), dtype=np.float32)
+        # work buffers (frames, channels): the strip's passes run across channels
+        self.w = np.zeros((self.max_frames, n_ch))
+        self.dry = np.zeros((self.max_frames, n_ch))
         self.send_st = np.zeros((n_ch, n_bus, 3))
         self.bus_st = np.zeros((n_bus, L.N_BUS_STATE))
         self.bus_zs = np.zeros((self.n_outputs, L.N_BUS_CHAN_STATE))
@@ -80,7 +82,7 @@ class Plan:
 
     def state_args(self) -> tuple:
         """Arguments of ``process_block`` after ``inp, out, nframes``."""
-        return (self.par, self.ch_in, self.ch_st, self.ring, self.pre, self.send_st,
+        return (self.par, self.ch_in, self.ch_st, self.ring, self.w, self.dry, self.send_st,
                 self.bus_first, self.bus_nch, self.bus_st, self.bus_zs, self.bus_buf,
                 self.la_x, self.la_rm, self.k, self.ctl)
 

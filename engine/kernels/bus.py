@@ -20,23 +20,26 @@ from .fastmath import db_to_amp
 from .filters import tick
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def bus_eq_segment(x, st, zs, n0, n1, a_switch, emix):
     """4-band EQ of one bus channel, in place; returns the wet/dry value reached."""
     e = L.B_BQ
-    e0b0, e0b1, e0b2, e0a1, e0a2 = st[e], st[e + 1], st[e + 2], st[e + 3], st[e + 4]
-    e1b0, e1b1, e1b2, e1a1, e1a2 = st[e + 5], st[e + 6], st[e + 7], st[e + 8], st[e + 9]
-    e2b0, e2b1, e2b2, e2a1, e2a2 = st[e + 10], st[e + 11], st[e + 12], st[e + 13], st[e + 14]
-    e3b0, e3b1, e3b2, e3a1, e3a2 = st[e + 15], st[e + 16], st[e + 17], st[e + 18], st[e + 19]
+    p0a1, p0a2, p0a3, p0m0, p0m1, p0m2 = st[e], st[e + 1], st[e + 2], st[e + 3], st[e + 4], st[e + 5]
+    e += 6
+    p1a1, p1a2, p1a3, p1m0, p1m1, p1m2 = st[e], st[e + 1], st[e + 2], st[e + 3], st[e + 4], st[e + 5]
+    e += 6
+    p2a1, p2a2, p2a3, p2m0, p2m1, p2m2 = st[e], st[e + 1], st[e + 2], st[e + 3], st[e + 4], st[e + 5]
+    e += 6
+    p3a1, p3a2, p3a3, p3m0, p3m1, p3m2 = st[e], st[e + 1], st[e + 2], st[e + 3], st[e + 4], st[e + 5]
     e0z1, e0z2, e1z1, e1z2 = zs[0], zs[1], zs[2], zs[3]
     e2z1, e2z2, e3z1, e3z2 = zs[4], zs[5], zs[6], zs[7]
     emix_t = st[L.B_EQ_MIX_T]
     for n in range(n0, n1):
         v = float(x[n])
-        y, e0z1, e0z2 = tick(v, e0b0, e0b1, e0b2, e0a1, e0a2, e0z1, e0z2)
-        y, e1z1, e1z2 = tick(y, e1b0, e1b1, e1b2, e1a1, e1a2, e1z1, e1z2)
-        y, e2z1, e2z2 = tick(y, e2b0, e2b1, e2b2, e2a1, e2a2, e2z1, e2z2)
-        y, e3z1, e3z2 = tick(y, e3b0, e3b1, e3b2, e3a1, e3a2, e3z1, e3z2)
+        y, e0z1, e0z2 = tick(v, p0a1, p0a2, p0a3, p0m0, p0m1, p0m2, e0z1, e0z2)
+        y, e1z1, e1z2 = tick(y, p1a1, p1a2, p1a3, p1m0, p1m1, p1m2, e1z1, e1z2)
+        y, e2z1, e2z2 = tick(y, p2a1, p2a2, p2a3, p2m0, p2m1, p2m2, e2z1, e2z2)
+        y, e3z1, e3z2 = tick(y, p3a1, p3a2, p3a3, p3m0, p3m1, p3m2, e3z1, e3z2)
         emix += a_switch * (emix_t - emix)
         x[n] = v + emix * (y - v)
     zs[0], zs[1], zs[2], zs[3] = e0z1, e0z2, e1z1, e1z2
@@ -49,7 +52,7 @@ def bus_eq_segment(x, st, zs, n0, n1, a_switch, emix):
     return emix
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def reset_bus_state(st, la_x, la_r, la_m, c0, nch) -> None:
     """Clear dynamics and look-ahead after a non-finite value (keeps parameters)."""
     st[L.B_C_LVL] = 0.0
@@ -70,7 +73,7 @@ def reset_bus_state(st, la_x, la_r, la_m, c0, nch) -> None:
             la_x[c0 + c, i] = 0.0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def bus_segment(bus, c0, nch, st, bzs, la_x, la_r, la_m, out, n0, n1, k):
     """Process one bus (``nch`` channels from row ``c0``) for samples ``n0..n1``.
 

@@ -54,7 +54,7 @@ assert CH_SLOT["comp.makeup_db"] == P_COMP_ON + 6 and BUS_SLOT["comp.makeup_db"]
 FILTER_SMOOTH_MS = 20.0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def eq_tick(p, p_on, st, s_f, s_g, s_q, s_bq, fs, a_tick, fresh):
     """Advance the 4 EQ bands' glides; redesign moving bands. Returns True while ramping."""
     ramping = False
@@ -71,7 +71,7 @@ def eq_tick(p, p_on, st, s_f, s_g, s_q, s_bq, fs, a_tick, fresh):
             q = approach(st[s_q + k], q_t, a_tick)
         moving = f != st[s_f + k] or g != st[s_g + k] or q != st[s_q + k]
         if moving or fresh != 0:
-            filters.design(int(p[pk]), math.exp(f), g, math.exp(q), fs, st, s_bq + 5 * k)
+            filters.design(int(p[pk]), math.exp(f), g, math.exp(q), fs, st, s_bq + filters.N_COEF * k)
         st[s_f + k] = f
         st[s_g + k] = g
         st[s_q + k] = q
@@ -79,7 +79,7 @@ def eq_tick(p, p_on, st, s_f, s_g, s_q, s_bq, fs, a_tick, fresh):
     return ramping
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def comp_derive(p, p_on, st, s_on, fs):
     """Latch the compressor settings into state (ballistics as one-pole coefficients)."""
     st[s_on] = p[p_on]
@@ -90,7 +90,7 @@ def comp_derive(p, p_on, st, s_on, fs):
     st[s_on + 5] = one_pole_coef(p[p_on + 5], fs)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def channel_tick(p, st, fs, max_delay, fresh):
     """Control tick of one channel.
 
@@ -99,7 +99,7 @@ def channel_tick(p, st, fs, max_delay, fresh):
     p : float64[:]
         The channel's parameter targets (``params.CHANNEL_SPECS`` order).
     st : float64[:]
-        The channel's state row (``layout`` ``C_*`` slots).
+        The channel's state column ``ch_state[:, ch]`` (``layout`` ``C_*`` slots).
     fs : float
         Sample rate in Hz.
     max_delay : int
@@ -134,6 +134,8 @@ def channel_tick(p, st, fs, max_delay, fresh):
         st[L.C_G_REL] = one_pole_coef(p[P_GATE_REL], fs)
         st[L.C_G_HOLD_N] = math.floor(p[P_GATE_HOLD] * 0.001 * fs + 0.5)
         comp_derive(p, P_COMP_ON, st, L.C_C_ON, fs)
+        st[L.C_C_SLOPE] = 1.0 - 1.0 / st[L.C_C_RATIO]
+        st[L.C_C_INV2W] = 0.5 / st[L.C_C_KNEE] if st[L.C_C_KNEE] > 0.0 else 0.0
         # delay in whole samples; a change starts a crossfade (see strip)
         dly_t = min(math.floor(p[P_DELAY] * 0.001 * fs + 0.5), max_delay - 1.0)
         if fresh < 0:
@@ -148,8 +150,6 @@ def channel_tick(p, st, fs, max_delay, fresh):
             for s in (L.C_GIN, L.C_GF, L.C_MAIN, L.C_PL, L.C_PR, L.C_HPF_MIX, L.C_EQ_MIX):
                 st[s] = st[s + 1]
             st[L.C_G_GAIN] = st[L.C_G_FLOOR] if p[P_GATE_ON] >= 0.5 else 1.0
-            st[L.C_C_GAIN] = 1.0
-            st[L.C_C_LVL_SEEN] = -1.0
     # comp makeup glides per tick (in dB)
     mk_t = p[P_COMP_ON + 6] if p[P_COMP_ON] >= 0.5 else 0.0
     mk = mk_t if fresh < 0 else approach(st[L.C_C_MAKEUP], mk_t, a_tick)
@@ -164,17 +164,17 @@ def channel_tick(p, st, fs, max_delay, fresh):
     if f != st[L.C_HPF_F] or fresh != 0:
         if p[P_HPF_SLOPE] >= 0.5:
             filters.design(filters.HIGH_PASS, math.exp(f), 0.0, filters.BUTTER4_Q1, fs, st, L.C_BQ)
-            filters.design(filters.HIGH_PASS, math.exp(f), 0.0, filters.BUTTER4_Q2, fs, st, L.C_BQ + 5)
+            filters.design(filters.HIGH_PASS, math.exp(f), 0.0, filters.BUTTER4_Q2, fs, st, L.C_BQ + filters.N_COEF)
         else:
             filters.design(filters.HIGH_PASS, math.exp(f), 0.0, filters.BUTTER2_Q, fs, st, L.C_BQ)
-            filters.identity(st, L.C_BQ + 5)
+            filters.identity(st, L.C_BQ + filters.N_COEF)
     st[L.C_HPF_F] = f
     ramping = ramping or f != f_t
-    ramping = eq_tick(p, P_EQ_ON, st, L.C_EQ_F, L.C_EQ_G, L.C_EQ_Q, L.C_BQ + 10, fs, a_tick, fresh) or ramping
+    ramping = eq_tick(p, P_EQ_ON, st, L.C_EQ_F, L.C_EQ_G, L.C_EQ_Q, L.C_BQ + 2 * filters.N_COEF, fs, a_tick, fresh) or ramping
     st[L.C_RAMPING] = 1.0 if ramping else 0.0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def bus_tick(p, st, fs, fresh):
     """Control tick of one bus (EQ glides, compressor, limiter, fader)."""
     if fresh == 0 and st[L.B_RAMPING] == 0.0:

@@ -9,7 +9,7 @@ from numba import njit
 from .fastmath import amp_to_db
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def peak_hold(ax, lvl, hold_count, hold_n, refresh, release_a):
     """Peak detector with hold: returns ``(level, hold_count)``.
 
@@ -27,7 +27,7 @@ def peak_hold(ax, lvl, hold_count, hold_n, refresh, release_a):
     return lvl - release_a * lvl, 0.0
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def comp_curve(level, thr_db, ratio, knee_db):
     """Wanted gain reduction in dB (>= 0) for a peak ``level`` (linear).
 

@@ -20,60 +20,88 @@ LOG2_PER_DB = 1.0 / DB_PER_LOG2
 _INV_LN2_X2 = 2.8853900817779268  # 2 / ln 2
 
 
+# The bit manipulations are written as LLVM intrinsics: numba's own integer
+# shift guards against over-long shifts with a branch, which would keep LLVM
+# from vectorising the loops that call these.
+_I64 = ir.IntType(64)
+_F64 = ir.DoubleType()
+
+
 @intrinsic
-def _as_bits(typingctx, x):
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.IntType(64))
+def _exponent(typingctx, x):
+    """The unbiased binary exponent of a positive normal double, as a double."""
 
-    return types.int64(types.float64), codegen
+    def codegen(context, builder, signature, args):
+        bits = builder.bitcast(args[0], _I64)
+        field = builder.or_(builder.lshr(bits, ir.Constant(_I64, 52)),
+                            ir.Constant(_I64, 0x4330000000000000))
+        # 0x433... is 2^52: the field lands in the mantissa, no int-to-float conversion
+        as_float = builder.bitcast(field, _F64)
+        return builder.fsub(as_float, ir.Constant(_F64, 4503599627370496.0 + 1023.0))
+
+    return types.float64(types.float64), codegen
 
 
 @intrinsic
-def _from_bits(typingctx, i):
+def _mantissa(typingctx, x):
+    """The mantissa of a double scaled into [1, 2)."""
+
     def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.DoubleType())
+        bits = builder.bitcast(args[0], _I64)
+        m = builder.or_(builder.and_(bits, ir.Constant(_I64, 0xFFFFFFFFFFFFF)),
+                        ir.Constant(_I64, 0x3FF0000000000000))
+        return builder.bitcast(m, _F64)
 
-    return types.float64(types.int64), codegen
+    return types.float64(types.float64), codegen
 
 
-@njit(cache=True, nogil=True, inline="always")
+@intrinsic
+def _pow2_int(typingctx, k):
+    """2^k for an integral double k in [-1022, 1023]."""
+
+    def codegen(context, builder, signature, args):
+        biased = builder.fptosi(builder.fadd(args[0], ir.Constant(_F64, 1023.0)), _I64)
+        return builder.bitcast(builder.shl(biased, ir.Constant(_I64, 52)), _F64)
+
+    return types.float64(types.float64), codegen
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def fast_log2(x: float) -> float:
     """log2 of a positive normal ``x`` (callers clamp away zero).
 
     x = 2^e * m with m in [1, 2); log2 m = (2 / ln 2) atanh(t), t = (m-1)/(m+1)
     in [0, 1/3), by its series to t^9 (truncation error < 2e-6).
     """
-    bits = _as_bits(x)
-    e = ((bits >> 52) & 0x7FF) - 1023
-    m = _from_bits((bits & 0xFFFFFFFFFFFFF) | 0x3FF0000000000000)
+    m = _mantissa(x)
     t = (m - 1.0) / (m + 1.0)
     t2 = t * t
     s = t * (1.0 + t2 * (1.0 / 3.0 + t2 * (0.2 + t2 * (1.0 / 7.0 + t2 * (1.0 / 9.0)))))
-    return float(e) + _INV_LN2_X2 * s
+    return _exponent(x) + _INV_LN2_X2 * s
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def fast_exp2(y: float) -> float:
     """2^y for y in [-1000, 1000] (clamped); relative error below 1e-7.
 
-    y = i + f with f in [-0.5, 0.5]; 2^f = e^(f ln 2) by its Taylor series to
-    degree 7; 2^i is built in the exponent bits.
+    y = k + f with k integral and f in [-0.5, 0.5]; 2^f = e^(f ln 2) by its
+    Taylor series to degree 7; 2^k is built in the exponent bits.
     """
     y = min(max(y, -1000.0), 1000.0)
-    i = int(y + 1024.5) - 1024  # round to nearest without a libm call
-    f = (y - i) * 0.6931471805599453
+    k = float(int(y + 1024.5)) - 1024.0  # round to nearest without a libm call
+    f = (y - k) * 0.6931471805599453
     p = 1.0 + f * (1.0 + f * (0.5 + f * (1.0 / 6.0 + f * (1.0 / 24.0 + f * (
         1.0 / 120.0 + f * (1.0 / 720.0 + f * (1.0 / 5040.0)))))))
-    return p * _from_bits((i + 1023) << 52)
+    return p * _pow2_int(k)
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def amp_to_db(x: float) -> float:
     """20 log10(x), with x clamped at 1e-12 (-240 dB)."""
     return DB_PER_LOG2 * fast_log2(max(x, 1e-12))
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def db_to_amp(db: float) -> float:
     """10^(db / 20)."""
     return fast_exp2(db * LOG2_PER_DB)

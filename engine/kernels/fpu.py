@@ -44,24 +44,24 @@ if _X86:
 
         return types.void(types.int64), codegen
 
-    @njit(cache=True, nogil=True)
+    @njit(cache=True, nogil=True, error_model="numpy")
     def flush_denormals() -> int:
         """Set FTZ and DAZ; return the previous MXCSR for :func:`restore_fpu`."""
         old = _get_mxcsr()
         _set_mxcsr(old | FTZ_DAZ)
         return old
 
-    @njit(cache=True, nogil=True)
+    @njit(cache=True, nogil=True, error_model="numpy")
     def restore_fpu(old: int) -> None:
         """Restore the MXCSR saved by :func:`flush_denormals`."""
         _set_mxcsr(old)
 
 else:  # pragma: no cover - non-x86 hosts rely on the kernels' own guards
 
-    @njit(cache=True, nogil=True)
+    @njit(cache=True, nogil=True, error_model="numpy")
     def flush_denormals() -> int:
         return 0
 
-    @njit(cache=True, nogil=True)
+    @njit(cache=True, nogil=True, error_model="numpy")
     def restore_fpu(old: int) -> None:
         return None

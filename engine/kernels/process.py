@@ -15,7 +15,7 @@ from .bus import bus_segment
 from .controls import bus_tick, channel_tick
 from .fpu import flush_denormals, restore_fpu
 from .smoothing import db_to_gain
-from .strip import mix_segment, strip_segment
+from .strip import mix_pass, strip_passes
 
 # control words (int64 array ``ctl``)
 CTL_CLOCK = 0        # samples processed (audio thread)
@@ -38,7 +38,7 @@ _CH_SNAP = (L.C_GIN, L.C_HPF_MIX, L.C_EQ_MIX, L.C_GF, L.C_MAIN, L.C_PL, L.C_PR)
 _BUS_SNAP = (L.B_GF, L.B_EQ_MIX, L.B_L_CEIL)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _snap(st, slots) -> None:
     # Smoothed gains approach their targets geometrically; snapping on the
     # tick grid (not at block ends) keeps the output independent of block size.
@@ -47,15 +47,15 @@ def _snap(st, slots) -> None:
             st[s] = st[s + 1]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _tick(par, ch_st, send_st, bus_st, ring_len, fs, fresh):
-    n_ch = ch_st.shape[0]
+    n_ch = ch_st.shape[1]
     n_bus = bus_st.shape[0]
     for ch in range(n_ch):
         p = par[ch * N_CH_PARAMS:(ch + 1) * N_CH_PARAMS]
-        channel_tick(p, ch_st[ch], fs, ring_len, fresh)
-        _snap(ch_st[ch], _CH_SNAP)
-        st = ch_st[ch]
+        st = ch_st[:, ch]
+        channel_tick(p, st, fs, ring_len, fresh)
+        _snap(st, _CH_SNAP)
         if abs(st[L.C_G_GAIN] - st[L.C_G_FLOOR]) <= L.SNAP and st[L.C_G_OPEN] == 0.0:
             st[L.C_G_GAIN] = st[L.C_G_FLOOR]
     base = n_ch * N_CH_PARAMS
@@ -75,18 +75,18 @@ def _tick(par, ch_st, send_st, bus_st, ring_len, fs, fresh):
                 send_st[ch, b, 0] = send_st[ch, b, 1]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _reset_meters(ch_st, bus_st) -> None:
-    for ch in range(ch_st.shape[0]):
-        for s in range(L.C_M_IN_PEAK, L.C_M_NONFINITE + 1):
-            ch_st[ch, s] = 0.0
+    for s in range(L.C_M_IN_PEAK, L.C_M_NONFINITE + 1):
+        for ch in range(ch_st.shape[1]):
+            ch_st[s, ch] = 0.0
     for b in range(bus_st.shape[0]):
         for s in range(L.B_M_PEAK, L.B_M_NONFINITE + 1):
             bus_st[b, s] = 0.0
 
 
-@njit(cache=True, nogil=True)
-def process_block(inp, out, nframes, par, ch_in, ch_st, ring, pre, send_st,
+@njit(cache=True, nogil=True, error_model="numpy")
+def process_block(inp, out, nframes, par, ch_in, ch_st, ring, w, dry, send_st,
                   bus_first, bus_nch, bus_st, bus_zs, bus_buf, la_x, la_rm, k, ctl):
     """Process ``nframes`` samples of every channel and bus.
 
@@ -97,7 +97,7 @@ def process_block(inp, out, nframes, par, ch_in, ch_st, ring, pre, send_st,
     out : float32[:, :]
         Bus outputs ``(n_bus_channels, >= nframes)``: main L, main R, then aux.
     nframes : int
-        Frames in this block, at most ``pre.shape[1]``.
+        Frames in this block, at most ``w.shape[0]``.
     par : float64[:]
         Parameter targets (written by the control side only).
     Remaining arguments are the plan's preallocated state (see ``plan.Plan``).
@@ -115,7 +115,6 @@ def process_block(inp, out, nframes, par, ch_in, ch_st, ring, pre, send_st,
     ctl[CTL_GEN_SEEN] = gen
     fs = k[K_FS]
     ring_len = ring.shape[1]
-    n_ch = ch_st.shape[0]
     n_bus = bus_st.shape[0]
     pos = 0
     while pos < nframes:
@@ -127,13 +126,8 @@ def process_block(inp, out, nframes, par, ch_in, ch_st, ring, pre, send_st,
         for c in range(bus_buf.shape[0]):
             for n in range(pos, end):
                 bus_buf[c, n] = 0.0
-        for ch in range(n_ch):
-            src = ch_in[ch]
-            row = inp[src] if src >= 0 else inp[0] if inp.shape[0] > 0 else pre[ch]
-            strip_segment(row, src >= 0, ch_st[ch], ring[ch], pre[ch], pos, end, k)
-        for ch in range(n_ch):
-            mix_segment(pre[ch], ch_st[ch], send_st[ch], bus_first, bus_nch, bus_buf,
-                        pos, end, k[K_A_GAIN])
+        strip_passes(inp, ch_in, ch_st, ring, w, dry, pos, end, k)
+        mix_pass(w, ch_st, send_st, bus_first, bus_nch, bus_buf, pos, end, k[K_A_GAIN])
         for b in range(n_bus):
             bus_segment(bus_buf, bus_first[b], bus_nch[b], bus_st[b], bus_zs, la_x,
                         la_rm[b, 0], la_rm[b, 1], out, pos, end, k)

@@ -16,7 +16,7 @@ from numba import njit
 from .. import layout as L
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def one_pole_coef(tau_ms: float, fs_hz: float, step: float = 1.0) -> float:
     """Coefficient ``a`` of a one-pole reaching 63 % after ``tau_ms``.
 
@@ -28,7 +28,7 @@ def one_pole_coef(tau_ms: float, fs_hz: float, step: float = 1.0) -> float:
     return 1.0 - math.exp(-step * 1000.0 / (tau_ms * fs_hz))
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def approach(cur: float, target: float, a: float) -> float:
     """One smoothing step toward ``target``; snaps within ``SNAP`` (-100 dB)."""
     d = target - cur
@@ -37,7 +37,7 @@ def approach(cur: float, target: float, a: float) -> float:
     return cur + a * d
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def db_to_gain(db: float) -> float:
     """Amplitude of ``db`` decibels; at or below -90 dB (fader off) it is 0."""
     if db <= -90.0:

@@ -1,12 +1,18 @@
-"""The channel strip, fused per sample, and the channel-to-bus mix.
+"""The channel strip as stage passes vectorised across channels.
 
-``strip_segment`` runs trim, polarity, delay, high-pass, gate, EQ and
-compressor for one channel over a segment between two control ticks and
-writes the pre-fader signal. ``mix_segment`` applies fader, pan and sends and
-sums into the bus buffers. The automixer (issue 3) sits between the two.
+State is structure-of-arrays: ``S[slot, ch]``. The work buffer ``w`` is
+``(frames, channels)``. Each recursive stage (filter section, gate, compressor) is a
+pass whose inner loop runs over channels with no branches, so LLVM's loop
+vectoriser processes 4-8 channels per instruction; measured on the 6
+filter sections of a strip, 3.8 ns per channel-sample against 9.5 ns for the
+channel-at-a-time loop. Every channel still sees exactly the same
+arithmetic in the same order, so the output does not depend on the block
+size or on how many channels share a pass.
 
-Both follow the x42 kernel shape: state into locals, loop, state back,
-reset if anything went non-finite.
+Order: ``input_pass`` (sanitise, meter, trim and polarity), ``delay_pass``,
+high-pass (two SVF sections) with its in/out crossfade, gate, 4-band EQ with
+its crossfade, compressor. ``w`` then holds the pre-fader signal, which the
+automixer (issue 3) and ``mix_pass`` (fader, pan, sends) read.
 """
 
 from __future__ import annotations
@@ -16,230 +22,302 @@ import math
 from numba import njit
 
 from .. import layout as L
-from .dynamics import comp_curve, peak_hold
-from .fastmath import db_to_amp
-from .filters import tick
+from .fastmath import amp_to_db, db_to_amp
+from .filters import N_COEF
 
 #: Inputs beyond +80 dBFS are treated as corrupt, like NaN and Inf: replaced by 0.
 INPUT_LIMIT = 1.0e4
 
 
-@njit(cache=True, nogil=True)
-def reset_channel_state(st) -> None:
-    """Clear filter memories and dynamics after a non-finite value (keeps parameters)."""
-    for i in range(12):
-        st[L.C_Z + i] = 0.0
-    st[L.C_G_LVL] = 0.0
-    st[L.C_G_DHC] = 0.0
-    st[L.C_G_OPEN] = 0.0
-    st[L.C_G_HOLDC] = 0.0
-    st[L.C_G_GAIN] = st[L.C_G_FLOOR]
-    st[L.C_C_LVL] = 0.0
-    st[L.C_C_DHC] = 0.0
-    st[L.C_C_LVL_SEEN] = -1.0
-    st[L.C_C_WANT] = 0.0
-    st[L.C_C_GR] = 0.0
-    st[L.C_C_GAIN] = 1.0
-    for s in (L.C_GIN, L.C_HPF_MIX, L.C_EQ_MIX):
-        st[s] = st[s + 1]
+@njit(cache=True, nogil=True, error_model="numpy")
+def input_pass(inp, ch_in, S, w, n0, n1, a_gain):
+    """Read each channel's input into ``w``: drop non-finite samples, meter, trim.
 
-
-@njit(cache=True, nogil=True)
-def strip_segment(x_in, has_input, st, ring, pre, n0, n1, k):
-    """Process samples ``n0..n1`` of one channel up to the pre-fader point.
-
-    Parameters
-    ----------
-    x_in : float32[:]
-        The channel's input samples for the block.
-    has_input : bool
-        False for a channel with no input (it processes silence).
-    st : float64[:]
-        The channel's state row.
-    ring : float32[:]
-        The channel's delay ring.
-    pre : float32[:]
-        Output: the post-compressor, pre-fader signal.
-    k : float64[:]
-        Per-plan constants: see ``plan.K_*``.
+    A channel with ``ch_in < 0`` reads silence.
     """
-    a_gain = k[0]
-    a_switch = k[1]
-    det_hold = k[2]
-    det_rel = k[3]
-    xf_step = k[4]
-    n_ring = ring.shape[0]
-    # -- load state ------------------------------------------------------
-    h0b0, h0b1, h0b2, h0a1, h0a2 = st[L.C_BQ], st[L.C_BQ + 1], st[L.C_BQ + 2], st[L.C_BQ + 3], st[L.C_BQ + 4]
-    h1b0, h1b1, h1b2, h1a1, h1a2 = st[L.C_BQ + 5], st[L.C_BQ + 6], st[L.C_BQ + 7], st[L.C_BQ + 8], st[L.C_BQ + 9]
-    e = L.C_BQ + 10
-    e0b0, e0b1, e0b2, e0a1, e0a2 = st[e], st[e + 1], st[e + 2], st[e + 3], st[e + 4]
-    e1b0, e1b1, e1b2, e1a1, e1a2 = st[e + 5], st[e + 6], st[e + 7], st[e + 8], st[e + 9]
-    e2b0, e2b1, e2b2, e2a1, e2a2 = st[e + 10], st[e + 11], st[e + 12], st[e + 13], st[e + 14]
-    e3b0, e3b1, e3b2, e3a1, e3a2 = st[e + 15], st[e + 16], st[e + 17], st[e + 18], st[e + 19]
-    z = L.C_Z
-    h0z1, h0z2, h1z1, h1z2 = st[z], st[z + 1], st[z + 2], st[z + 3]
-    e0z1, e0z2, e1z1, e1z2 = st[z + 4], st[z + 5], st[z + 6], st[z + 7]
-    e2z1, e2z2, e3z1, e3z2 = st[z + 8], st[z + 9], st[z + 10], st[z + 11]
-    gin, gin_t = st[L.C_GIN], st[L.C_GIN_T]
-    hmix, hmix_t = st[L.C_HPF_MIX], st[L.C_HPF_MIX_T]
-    emix, emix_t = st[L.C_EQ_MIX], st[L.C_EQ_MIX_T]
-    d_cur, d_old, xf = int(st[L.C_DLY]), int(st[L.C_DLY_OLD]), st[L.C_DLY_XF]
-    w = int(st[L.C_DLY_W])
-    g_lvl, g_dhc, g_open, g_holdc, g_gain = (
-        st[L.C_G_LVL], st[L.C_G_DHC], st[L.C_G_OPEN], st[L.C_G_HOLDC], st[L.C_G_GAIN])
-    g_thr_open, g_thr_close, g_floor = st[L.C_G_THR_OPEN], st[L.C_G_THR_CLOSE], st[L.C_G_FLOOR]
-    g_att, g_rel, g_hold_n = st[L.C_G_ATT], st[L.C_G_REL], st[L.C_G_HOLD_N]
-    c_lvl, c_dhc, c_seen, c_want, c_gr = (
-        st[L.C_C_LVL], st[L.C_C_DHC], st[L.C_C_LVL_SEEN], st[L.C_C_WANT], st[L.C_C_GR])
-    c_on, c_thr, c_ratio, c_knee = st[L.C_C_ON], st[L.C_C_THR], st[L.C_C_RATIO], st[L.C_C_KNEE]
-    c_att, c_rel, c_mk = st[L.C_C_ATT], st[L.C_C_REL], st[L.C_C_MAKEUP]
-    c_gain = db_to_amp(c_mk - c_gr)
-    m_in_peak, m_in_sq, m_comp = st[L.C_M_IN_PEAK], st[L.C_M_IN_SQ], st[L.C_M_COMP_GR]
-    n_bad = 0.0
-    # -- per sample ----------------------------------------------------------
-    for n in range(n0, n1):
-        x = float(x_in[n]) if has_input else 0.0
-        ax = abs(x)
-        if not ax <= INPUT_LIMIT:  # NaN, Inf or absurd: count and drop
-            x = 0.0
-            ax = 0.0
-            n_bad += 1.0
-        m_in_peak = max(m_in_peak, ax)
-        m_in_sq += x * x
-        # trim and polarity (one smoothed gain; a polarity flip ramps through 0)
-        gin += a_gain * (gin_t - gin)
-        x *= gin
-        # alignment delay, crossfading from the old tap after a change
-        ring[w] = x
-        if d_cur != 0 or xf < 1.0:
-            r = w - d_cur
-            if r < 0:
-                r += n_ring
-            y = float(ring[r])
-            if xf < 1.0:
-                r = w - d_old
-                if r < 0:
-                    r += n_ring
-                y = xf * y + (1.0 - xf) * float(ring[r])
-                xf = min(xf + xf_step, 1.0)
-            x = y
-        w += 1
-        if w == n_ring:
-            w = 0
-        # high-pass (two sections; the second is unity at 12 dB/oct), wet/dry switch
-        y, h0z1, h0z2 = tick(x, h0b0, h0b1, h0b2, h0a1, h0a2, h0z1, h0z2)
-        y, h1z1, h1z2 = tick(y, h1b0, h1b1, h1b2, h1a1, h1a2, h1z1, h1z2)
-        hmix += a_switch * (hmix_t - hmix)
-        x += hmix * (y - x)
-        # gate: held-peak detector, open above threshold, close below it minus
-        # hysteresis once the hold has run out; gain glides in linear amplitude
-        g_lvl, g_dhc = peak_hold(abs(x), g_lvl, g_dhc, det_hold, L.DET_REFRESH, det_rel)
-        if g_open != 0.0:
-            if g_lvl >= g_thr_close:
-                g_holdc = g_hold_n
-            elif g_holdc > 0.0:
-                g_holdc -= 1.0
-            else:
-                g_open = 0.0
-        elif g_lvl >= g_thr_open:
-            g_open = 1.0
-            g_holdc = g_hold_n
-        g_t = 1.0 if g_open != 0.0 else g_floor
-        g_gain += (g_att if g_t > g_gain else g_rel) * (g_t - g_gain)
-        x *= g_gain
-        # 4-band EQ, wet/dry switch
-        y, e0z1, e0z2 = tick(x, e0b0, e0b1, e0b2, e0a1, e0a2, e0z1, e0z2)
-        y, e1z1, e1z2 = tick(y, e1b0, e1b1, e1b2, e1a1, e1a2, e1z1, e1z2)
-        y, e2z1, e2z2 = tick(y, e2b0, e2b1, e2b2, e2a1, e2a2, e2z1, e2z2)
-        y, e3z1, e3z2 = tick(y, e3b0, e3b1, e3b2, e3a1, e3a2, e3z1, e3z2)
-        emix += a_switch * (emix_t - emix)
-        x += emix * (y - x)
-        # compressor: held-peak detector -> static curve (only when the level
-        # moved) -> reduction smoothed in dB with attack/release -> gain
-        c_lvl, c_dhc = peak_hold(abs(x), c_lvl, c_dhc, det_hold, L.DET_REFRESH, det_rel)
-        if c_lvl != c_seen:
-            c_seen = c_lvl
-            c_want = comp_curve(c_lvl, c_thr, c_ratio, c_knee) if c_on != 0.0 else 0.0
-        d = c_want - c_gr
-        if d != 0.0:
-            if abs(d) < 1e-6:
-                c_gr = c_want
-            else:
-                c_gr += (c_att if d > 0.0 else c_rel) * d
-            c_gain = db_to_amp(c_mk - c_gr)
-        m_comp = max(m_comp, c_gr)
-        pre[n] = x * c_gain
-    # -- store state -----------------------------------------------------------
-    st[z], st[z + 1], st[z + 2], st[z + 3] = h0z1, h0z2, h1z1, h1z2
-    st[z + 4], st[z + 5], st[z + 6], st[z + 7] = e0z1, e0z2, e1z1, e1z2
-    st[z + 8], st[z + 9], st[z + 10], st[z + 11] = e2z1, e2z2, e3z1, e3z2
-    st[L.C_GIN] = gin
-    st[L.C_HPF_MIX] = hmix
-    st[L.C_EQ_MIX] = emix
-    st[L.C_DLY_XF] = xf
-    st[L.C_DLY_W] = w
-    st[L.C_G_LVL], st[L.C_G_DHC], st[L.C_G_OPEN], st[L.C_G_HOLDC], st[L.C_G_GAIN] = (
-        g_lvl, g_dhc, g_open, g_holdc, g_gain)
-    st[L.C_C_LVL], st[L.C_C_DHC], st[L.C_C_LVL_SEEN], st[L.C_C_WANT], st[L.C_C_GR] = (
-        c_lvl, c_dhc, c_seen, c_want, c_gr)
-    st[L.C_C_GAIN] = c_gain
-    st[L.C_M_IN_PEAK], st[L.C_M_IN_SQ], st[L.C_M_COMP_GR] = m_in_peak, m_in_sq, m_comp
-    st[L.C_M_GATE_GR] = max(st[L.C_M_GATE_GR], -20.0 * math.log10(max(g_gain, 1e-9)))
-    st[L.C_M_NONFINITE] += n_bad
-    # any non-finite state (it can only come from a bad coefficient or an
-    # overflow) resets the channel's memories; the next segment is clean
-    total = (h0z1 + h0z2 + h1z1 + h1z2 + e0z1 + e0z2 + e1z1 + e1z2 + e2z1 + e2z2 + e3z1 + e3z2
-             + g_lvl + g_gain + c_lvl + c_gr + c_gain + gin)
-    if not math.isfinite(total):
-        reset_channel_state(st)
-        st[L.C_M_NONFINITE] += 1.0
+    gin, gin_t = S[L.C_GIN], S[L.C_GIN_T]
+    m_peak, m_sq, m_bad = S[L.C_M_IN_PEAK], S[L.C_M_IN_SQ], S[L.C_M_NONFINITE]
+    for c in range(w.shape[1]):
+        src = ch_in[c]
+        g, gt = gin[c], gin_t[c]
+        peak, sq, bad = m_peak[c], m_sq[c], 0.0
         for n in range(n0, n1):
-            pre[n] = 0.0
+            x = float(inp[src, n]) if src >= 0 else 0.0
+            ax = abs(x)
+            if not ax <= INPUT_LIMIT:  # NaN, Inf or absurd: count and drop
+                x = 0.0
+                ax = 0.0
+                bad += 1.0
+            peak = max(peak, ax)
+            sq += x * x
+            # trim and polarity are one smoothed gain: a flip ramps through 0
+            g += a_gain * (gt - g)
+            w[n, c] = x * g
+        gin[c] = g
+        m_peak[c], m_sq[c] = peak, sq
+        m_bad[c] += bad
 
 
-@njit(cache=True, nogil=True)
-def mix_segment(pre, st, send_st, bus_first, bus_nch, bus, n0, n1, a_gain):
-    """Fader, mute, pan and sends of one channel, summed into ``bus``.
+@njit(cache=True, nogil=True, error_model="numpy")
+def delay_pass(S, ring, w, n0, n1, xf_step):
+    """Alignment delay per channel; a changed delay crossfades from the old tap."""
+    n_ring = ring.shape[1]
+    for c in range(w.shape[1]):
+        d_cur = int(S[L.C_DLY, c])
+        d_old = int(S[L.C_DLY_OLD, c])
+        xf = S[L.C_DLY_XF, c]
+        wi = int(S[L.C_DLY_W, c])
+        r = ring[c]
+        active = d_cur != 0 or xf < 1.0
+        for n in range(n0, n1):
+            x = w[n, c]
+            r[wi] = x
+            if active:
+                ri = wi - d_cur
+                if ri < 0:
+                    ri += n_ring
+                y = float(r[ri])
+                if xf < 1.0:
+                    ri = wi - d_old
+                    if ri < 0:
+                        ri += n_ring
+                    y = xf * y + (1.0 - xf) * float(r[ri])
+                    xf = min(xf + xf_step, 1.0)
+                w[n, c] = y
+            wi += 1
+            if wi == n_ring:
+                wi = 0
+        S[L.C_DLY_XF, c] = xf
+        S[L.C_DLY_W, c] = wi
 
-    The main bus (bus 0, stereo) takes the post-fader signal, constant-power
-    panned and scaled by the main assign; aux bus ``b`` takes ``pre`` or the
-    post-fader signal times the send gain, panned if the bus is stereo.
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def filter_pass(w, S, k0, z0, n0, n1):
+    """One SVF section per channel (``filters``): coefficients at rows ``k0..k0+5``,
+    integrator states at ``z0, z0+1``."""
+    _svf(w, S[k0], S[k0 + 1], S[k0 + 2], S[k0 + 3], S[k0 + 4], S[k0 + 5], S[z0], S[z0 + 1], n0, n1)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _svf(w, a1, a2, a3, m0, m1, m2, ic1, ic2, n0, n1):
+    for n in range(n0, n1):
+        wn = w[n]
+        for c in range(wn.shape[0]):
+            x = wn[c]
+            s1 = ic1[c]
+            s2 = ic2[c]
+            v3 = x - s2
+            v1 = a1[c] * s1 + a2[c] * v3
+            v2 = s2 + a2[c] * s1 + a3[c] * v3
+            ic1[c] = 2.0 * v1 - s1
+            ic2[c] = 2.0 * v2 - s2
+            wn[c] = m0[c] * x + m1[c] * v1 + m2[c] * v2
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def copy_pass(w, dry, n0, n1):
+    for n in range(n0, n1):
+        for c in range(w.shape[1]):
+            dry[n, c] = w[n, c]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def crossfade_pass(w, dry, S, s_mix, n0, n1, a_switch):
+    """``w = dry + m (w - dry)`` with ``m`` gliding to its target: a section switched in or out."""
+    m, m_t = S[s_mix], S[s_mix + 1]
+    for n in range(n0, n1):
+        wn = w[n]
+        dn = dry[n]
+        for c in range(wn.shape[0]):
+            mc = m[c] + a_switch * (m_t[c] - m[c])
+            m[c] = mc
+            wn[c] = dn[c] + mc * (wn[c] - dn[c])
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def gate_pass(w, S, n0, n1, det_hold, det_rel):
+    """Noise gate: held-peak detector, opens above threshold, closes below it minus
+    hysteresis once the hold has run out; the gain glides in linear amplitude
+    (attack when opening, release when closing) to unity or the range floor."""
+    _gate(w, S[L.C_G_LVL], S[L.C_G_DHC], S[L.C_G_OPEN], S[L.C_G_HOLDC], S[L.C_G_GAIN],
+          S[L.C_G_THR_OPEN], S[L.C_G_THR_CLOSE], S[L.C_G_FLOOR], S[L.C_G_ATT], S[L.C_G_REL],
+          S[L.C_G_HOLD_N], n0, n1, det_hold, det_rel)
+
+
+# The state rows go to the loop kernels as separate arguments: numba marks
+# distinct array arguments as not aliasing, which lets LLVM vectorise the
+# channel loop (measured: compressor 18 us instead of 78 us at 64 x 64).
+@njit(cache=True, nogil=True, error_model="numpy")
+def _gate(w, lvl, dhc, opened, holdc, gain, thr_open, thr_close, floor, att, rel, hold_n,
+          n0, n1, det_hold, det_rel):
+    refresh_k = L.DET_REFRESH
+    for n in range(n0, n1):
+        wn = w[n]
+        for c in range(wn.shape[0]):
+            v = wn[c]
+            ax = abs(v)
+            # held-peak detector (see dynamics.peak_hold), written with selects
+            lv = lvl[c]
+            dh = dhc[c]
+            up = ax >= lv
+            keep = (ax >= lv * refresh_k) | up
+            lv2 = ax if up else (lv if (keep | (dh > 0.0)) else lv - det_rel * lv)
+            dhc[c] = det_hold if keep else max(dh - 1.0, 0.0)
+            lvl[c] = lv2
+            # open/close state machine
+            was_open = opened[c] != 0.0
+            refresh = (was_open & (lv2 >= thr_close[c])) | ((~was_open) & (lv2 >= thr_open[c]))
+            now_open = refresh | (was_open & (holdc[c] > 0.0))
+            holdc[c] = hold_n[c] if refresh else max(holdc[c] - 1.0, 0.0)
+            opened[c] = 1.0 if now_open else 0.0
+            target = 1.0 if now_open else floor[c]
+            g = gain[c]
+            g += (att[c] if target > g else rel[c]) * (target - g)
+            gain[c] = g
+            wn[c] = v * g
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def comp_pass(w, S, n0, n1, det_hold, det_rel):
+    """Feed-forward compressor: held-peak detector, soft-knee static curve in dB
+    (Giannoulis, Massberg & Reiss 2012), gain reduction smoothed in dB with
+    attack and release time constants, make-up gain."""
+    _comp(w, S[L.C_C_LVL], S[L.C_C_DHC], S[L.C_C_GR], S[L.C_M_COMP_GR], S[L.C_C_ON],
+          S[L.C_C_THR], S[L.C_C_SLOPE], S[L.C_C_KNEE], S[L.C_C_INV2W], S[L.C_C_ATT],
+          S[L.C_C_REL], S[L.C_C_MAKEUP], n0, n1, det_hold, det_rel)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _comp(w, lvl, dhc, gr_s, m_comp, on, thr, slope, knee, inv2w, att, rel, makeup,
+          n0, n1, det_hold, det_rel):
+    refresh_k = L.DET_REFRESH
+    for n in range(n0, n1):
+        wn = w[n]
+        for c in range(wn.shape[0]):
+            v = wn[c]
+            ax = abs(v)
+            lv = lvl[c]
+            dh = dhc[c]
+            up = ax >= lv
+            keep = (ax >= lv * refresh_k) | up
+            lv2 = ax if up else (lv if (keep | (dh > 0.0)) else lv - det_rel * lv)
+            dhc[c] = det_hold if keep else max(dh - 1.0, 0.0)
+            lvl[c] = lv2
+            # static curve: no reduction below T - W/2, quadratic in the knee,
+            # (1 - 1/R)(x - T) above T + W/2; slope = 1 - 1/R
+            over = amp_to_db(lv2) - thr[c]
+            t = over + 0.5 * knee[c]
+            want = slope[c] * (over if 2.0 * over >= knee[c] else t * t * inv2w[c])
+            want = want if 2.0 * over > -knee[c] else 0.0
+            want *= on[c]
+            gr = gr_s[c]
+            d = want - gr
+            gr = want if abs(d) < 1e-6 else gr + (att[c] if d > 0.0 else rel[c]) * d
+            gr_s[c] = gr
+            m_comp[c] = max(m_comp[c], gr)
+            wn[c] = v * db_to_amp(makeup[c] - gr)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def mix_pass(w, S, send_st, bus_first, bus_nch, bus, n0, n1, a_gain):
+    """Fader, mute, pan and sends of every channel, summed into ``bus``.
+
+    The main bus (rows 0, 1) takes the post-fader signal, constant-power
+    panned and scaled by the main assign; aux bus ``b`` takes the pre-fader
+    (``w``) or post-fader signal times its send gain, panned if stereo.
 
     Parameters
     ----------
-    send_st : float64[:, 3]
-        Per bus: smoothed send gain, its target, and 1 for a pre-fader send.
+    send_st : float64[:, :, 3]
+        Per channel and bus: smoothed send gain, its target, 1 for pre-fader.
     """
-    gf, gf_t = st[L.C_GF], st[L.C_GF_T]
-    gm, gm_t = st[L.C_MAIN], st[L.C_MAIN_T]
-    pl, pl_t = st[L.C_PL], st[L.C_PL_T]
-    pr, pr_t = st[L.C_PR], st[L.C_PR_T]
-    m_peak, m_sq = st[L.C_M_OUT_PEAK], st[L.C_M_OUT_SQ]
     n_bus = bus_first.shape[0]
-    for n in range(n0, n1):
-        x = float(pre[n])
-        gf += a_gain * (gf_t - gf)
-        gm += a_gain * (gm_t - gm)
-        pl += a_gain * (pl_t - pl)
-        pr += a_gain * (pr_t - pr)
-        xf = x * gf
-        m_peak = max(m_peak, abs(xf))
-        m_sq += xf * xf
-        xm = xf * gm
-        bus[0, n] += xm * pl
-        bus[1, n] += xm * pr
-        for b in range(1, n_bus):
-            s = send_st[b, 0]
-            s += a_gain * (send_st[b, 1] - s)
-            send_st[b, 0] = s
-            src = (x if send_st[b, 2] >= 0.5 else xf) * s
-            c0 = bus_first[b]
-            if bus_nch[b] == 2:
-                bus[c0, n] += src * pl
-                bus[c0 + 1, n] += src * pr
-            else:
-                bus[c0, n] += src
-    st[L.C_GF], st[L.C_MAIN], st[L.C_PL], st[L.C_PR] = gf, gm, pl, pr
-    st[L.C_M_OUT_PEAK], st[L.C_M_OUT_SQ] = m_peak, m_sq
-    st[L.C_M_N] += n1 - n0
+    for c in range(w.shape[1]):
+        gf, gf_t = S[L.C_GF, c], S[L.C_GF_T, c]
+        gm, gm_t = S[L.C_MAIN, c], S[L.C_MAIN_T, c]
+        pl, pl_t = S[L.C_PL, c], S[L.C_PL_T, c]
+        pr, pr_t = S[L.C_PR, c], S[L.C_PR_T, c]
+        m_peak, m_sq = S[L.C_M_OUT_PEAK, c], S[L.C_M_OUT_SQ, c]
+        ss = send_st[c]
+        for n in range(n0, n1):
+            x = w[n, c]
+            gf += a_gain * (gf_t - gf)
+            gm += a_gain * (gm_t - gm)
+            pl += a_gain * (pl_t - pl)
+            pr += a_gain * (pr_t - pr)
+            xf = x * gf
+            m_peak = max(m_peak, abs(xf))
+            m_sq += xf * xf
+            xm = xf * gm
+            bus[0, n] += xm * pl
+            bus[1, n] += xm * pr
+            for b in range(1, n_bus):
+                s = ss[b, 0]
+                s += a_gain * (ss[b, 1] - s)
+                ss[b, 0] = s
+                src = (x if ss[b, 2] >= 0.5 else xf) * s
+                c0 = bus_first[b]
+                if bus_nch[b] == 2:
+                    bus[c0, n] += src * pl
+                    bus[c0 + 1, n] += src * pr
+                else:
+                    bus[c0, n] += src
+        S[L.C_GF, c], S[L.C_MAIN, c], S[L.C_PL, c], S[L.C_PR, c] = gf, gm, pl, pr
+        S[L.C_M_OUT_PEAK, c], S[L.C_M_OUT_SQ, c] = m_peak, m_sq
+        S[L.C_M_N, c] += n1 - n0
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def reset_channel(S, c) -> None:
+    """Clear one channel's filter memories and dynamics (keeps its parameters)."""
+    for i in range(12):
+        S[L.C_Z + i, c] = 0.0
+    S[L.C_G_LVL, c] = 0.0
+    S[L.C_G_DHC, c] = 0.0
+    S[L.C_G_OPEN, c] = 0.0
+    S[L.C_G_HOLDC, c] = 0.0
+    S[L.C_G_GAIN, c] = S[L.C_G_FLOOR, c]
+    S[L.C_C_LVL, c] = 0.0
+    S[L.C_C_DHC, c] = 0.0
+    S[L.C_C_GR, c] = 0.0
+    for s in (L.C_GIN, L.C_HPF_MIX, L.C_EQ_MIX):
+        S[s, c] = S[s + 1, c]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def guard_pass(w, S, n0, n1) -> None:
+    """Reset any channel whose state went non-finite, silence its segment, count it.
+
+    Inputs are sanitised, so this only fires on an overflow; the next
+    segment of that channel is clean again.
+    """
+    for c in range(w.shape[1]):
+        total = S[L.C_G_LVL, c] + S[L.C_G_GAIN, c] + S[L.C_C_LVL, c] + S[L.C_C_GR, c] + S[L.C_GIN, c]
+        for i in range(12):
+            total += S[L.C_Z + i, c]
+        if not math.isfinite(total):
+            reset_channel(S, c)
+            S[L.C_M_NONFINITE, c] += 1.0
+            for n in range(n0, n1):
+                w[n, c] = 0.0
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def strip_passes(inp, ch_in, S, ring, w, dry, n0, n1, k):
+    """All strip stages for every channel over samples ``n0..n1`` (see module doc)."""
+    a_gain, a_switch, det_hold, det_rel, xf_step = k[0], k[1], k[2], k[3], k[4]
+    input_pass(inp, ch_in, S, w, n0, n1, a_gain)
+    delay_pass(S, ring, w, n0, n1, xf_step)
+    copy_pass(w, dry, n0, n1)
+    filter_pass(w, S, L.C_BQ, L.C_Z, n0, n1)
+    filter_pass(w, S, L.C_BQ + N_COEF, L.C_Z + 2, n0, n1)
+    crossfade_pass(w, dry, S, L.C_HPF_MIX, n0, n1, a_switch)
+    gate_pass(w, S, n0, n1, det_hold, det_rel)
+    copy_pass(w, dry, n0, n1)
+    for band in range(4):
+        filter_pass(w, S, L.C_BQ + (2 + band) * N_COEF, L.C_Z + 4 + 2 * band, n0, n1)
+    crossfade_pass(w, dry, S, L.C_EQ_MIX, n0, n1, a_switch)
+    comp_pass(w, S, n0, n1, det_hold, det_rel)
+    guard_pass(w, S, n0, n1)
+    for c in range(w.shape[1]):
+        S[L.C_M_GATE_GR, c] = max(S[L.C_M_GATE_GR, c], -amp_to_db(max(S[L.C_G_GAIN, c], 1e-9)))
