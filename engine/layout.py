@@ -45,8 +45,15 @@ def _declare(slots: list[str], names: str) -> None:
 # --- channel state ---------------------------------------------------------
 # 6 filter sections: HPF stage 1, HPF stage 2, EQ bands 1..4; coefficients
 # a1 a2 a3 m0 m1 m2 start at C_BQ + 6*k, memories ic1 ic2 at C_Z + 2*k.
+# While a filter parameter glides, the coefficients move linearly per sample
+# from one control tick's design (C_BQ) toward the next (C_BQT) by C_BQD.
 _declare(_ch_slots, "C_BQ")
 _ch_slots += ["bq"] * 35
+_declare(_ch_slots, "C_BQT")
+_ch_slots += ["bqt"] * 35
+_declare(_ch_slots, "C_BQD")
+_ch_slots += ["bqd"] * 35
+_declare(_ch_slots, "C_FRAMP")
 _declare(_ch_slots, "C_Z")
 _ch_slots += ["z"] * 11
 # smoothed filter parameters (current values) and their ramping flag
@@ -82,6 +89,11 @@ N_CH_METERS = C_M_NONFINITE - C_M_IN_PEAK + 1  # noqa: F821
 # --- bus state (per bus; per-channel filter memories in bus_chan_state) -----
 _declare(_bus_slots, "B_BQ")
 _bus_slots += ["bq"] * 23
+_declare(_bus_slots, "B_BQT")
+_bus_slots += ["bqt"] * 23
+_declare(_bus_slots, "B_BQD")
+_bus_slots += ["bqd"] * 23
+_declare(_bus_slots, "B_FRAMP")
 _declare(_bus_slots, "B_EQ_F")
 _bus_slots += ["eqf"] * 3
 _declare(_bus_slots, "B_EQ_G")

@@ -22,7 +22,13 @@ from .filters import tick
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def bus_eq_segment(x, st, zs, n0, n1, a_switch, emix):
-    """4-band EQ of one bus channel, in place; returns the wet/dry value reached."""
+    """4-band EQ of one bus channel, in place; returns the wet/dry value reached.
+
+    Coefficients that glide (``B_FRAMP``) are interpolated per sample from
+    ``B_BQ`` by ``B_BQD``; the caller advances ``B_BQ`` once for all channels.
+    """
+    if st[L.B_FRAMP] != 0.0:
+        return _bus_eq_ramp(x, st, zs, n0, n1, a_switch, emix)
     e = L.B_BQ
     p0a1, p0a2, p0a3, p0m0, p0m1, p0m2 = st[e], st[e + 1], st[e + 2], st[e + 3], st[e + 4], st[e + 5]
     e += 6
@@ -49,6 +55,28 @@ def bus_eq_segment(x, st, zs, n0, n1, a_switch, emix):
             zs[i] = 0.0
         for n in range(n0, n1):
             x[n] = 0.0
+    return emix
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _bus_eq_ramp(x, st, zs, n0, n1, a_switch, emix):
+    emix_t = st[L.B_EQ_MIX_T]
+    for n in range(n0, n1):
+        v = float(x[n])
+        y = v
+        step = float(n - n0 + 1)
+        for s in range(4):
+            c = L.B_BQ + 6 * s
+            d = L.B_BQD + 6 * s
+            a1 = st[c] + step * st[d]
+            a2 = st[c + 1] + step * st[d + 1]
+            a3 = st[c + 2] + step * st[d + 2]
+            m0 = st[c + 3] + step * st[d + 3]
+            m1 = st[c + 4] + step * st[d + 4]
+            m2 = st[c + 5] + step * st[d + 5]
+            y, zs[2 * s], zs[2 * s + 1] = tick(y, a1, a2, a3, m0, m1, m2, zs[2 * s], zs[2 * s + 1])
+        emix += a_switch * (emix_t - emix)
+        x[n] = v + emix * (y - v)
     return emix
 
 
@@ -99,6 +127,9 @@ def bus_segment(bus, c0, nch, st, bzs, la_x, la_r, la_m, out, n0, n1, k):
     for c in range(nch):
         emix = bus_eq_segment(bus[c0 + c], st, bzs[c0 + c], n0, n1, a_switch, emix0)
     st[L.B_EQ_MIX] = emix
+    if st[L.B_FRAMP] != 0.0:
+        for i in range(4 * 6):
+            st[L.B_BQ + i] += (n1 - n0) * st[L.B_BQD + i]
     c_lvl, c_dhc, c_seen = st[L.B_C_LVL], st[L.B_C_DHC], st[L.B_C_LVL_SEEN]
     c_want, c_gr = st[L.B_C_WANT], st[L.B_C_GR]
     c_on, c_thr, c_ratio, c_knee = st[L.B_C_ON], st[L.B_C_THR], st[L.B_C_RATIO], st[L.B_C_KNEE]

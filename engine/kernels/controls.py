@@ -3,7 +3,8 @@
 Runs on the fixed grid of ``layout.CTRL`` samples of the sample clock (the
 "slow" rate of Faust's rate separation). When the control generation has
 changed, every derived constant is recomputed from the targets; while a
-filter parameter is still gliding, its biquad is redesigned each tick.
+filter parameter is still gliding, its section is redesigned each tick and
+the coefficients move linearly per sample toward that design.
 Frequencies and Q glide in the log domain, gains in dB.
 """
 
@@ -55,6 +56,29 @@ FILTER_SMOOTH_MS = 20.0
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def coef_begin(st, cur, tgt, dlt, n) -> None:
+    """Land the previous tick's coefficient ramp exactly on its target."""
+    for i in range(n):
+        st[cur + i] = st[tgt + i]
+        st[dlt + i] = 0.0
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def coef_ramp(st, cur, tgt, dlt, n, span, fresh) -> bool:
+    """Per-sample increments taking the coefficients to the new design over
+    ``span`` samples (linear interpolation between control ticks, so a gliding
+    EQ has no zipper steps). Returns True while any coefficient moves."""
+    moving = False
+    for i in range(n):
+        if fresh < 0:
+            st[cur + i] = st[tgt + i]
+        d = (st[tgt + i] - st[cur + i]) / span
+        st[dlt + i] = d
+        moving = moving or d != 0.0
+    return moving
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def eq_tick(p, p_on, st, s_f, s_g, s_q, s_bq, fs, a_tick, fresh):
     """Advance the 4 EQ bands' glides; redesign moving bands. Returns True while ramping."""
     ramping = False
@@ -91,7 +115,7 @@ def comp_derive(p, p_on, st, s_on, fs):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def channel_tick(p, st, fs, max_delay, fresh):
+def channel_tick(p, st, fs, max_delay, fresh, span):
     """Control tick of one channel.
 
     Parameters
@@ -106,9 +130,13 @@ def channel_tick(p, st, fs, max_delay, fresh):
         Length of the channel's delay ring in samples.
     fresh : int
         -1 at plan start (snap everything), 1 when targets changed, 0 otherwise.
+    span : int
+        Samples until the next control tick (coefficient ramps end there).
     """
-    if fresh == 0 and st[L.C_RAMPING] == 0.0:
+    if fresh == 0 and st[L.C_RAMPING] == 0.0 and st[L.C_FRAMP] == 0.0:
         return
+    n_coef = 6 * filters.N_COEF
+    coef_begin(st, L.C_BQ, L.C_BQT, L.C_BQD, n_coef)
     a_tick = one_pole_coef(FILTER_SMOOTH_MS, fs, float(L.CTRL))
     if fresh != 0:
         # gains: trim * polarity; fader * mute; main assign; constant-power pan
@@ -163,22 +191,26 @@ def channel_tick(p, st, fs, max_delay, fresh):
     f = f_t if fresh < 0 else approach(st[L.C_HPF_F], f_t, a_tick)
     if f != st[L.C_HPF_F] or fresh != 0:
         if p[P_HPF_SLOPE] >= 0.5:
-            filters.design(filters.HIGH_PASS, math.exp(f), 0.0, filters.BUTTER4_Q1, fs, st, L.C_BQ)
-            filters.design(filters.HIGH_PASS, math.exp(f), 0.0, filters.BUTTER4_Q2, fs, st, L.C_BQ + filters.N_COEF)
+            filters.design(filters.HIGH_PASS, math.exp(f), 0.0, filters.BUTTER4_Q1, fs, st, L.C_BQT)
+            filters.design(filters.HIGH_PASS, math.exp(f), 0.0, filters.BUTTER4_Q2, fs, st, L.C_BQT + filters.N_COEF)
         else:
-            filters.design(filters.HIGH_PASS, math.exp(f), 0.0, filters.BUTTER2_Q, fs, st, L.C_BQ)
-            filters.identity(st, L.C_BQ + filters.N_COEF)
+            filters.design(filters.HIGH_PASS, math.exp(f), 0.0, filters.BUTTER2_Q, fs, st, L.C_BQT)
+            filters.identity(st, L.C_BQT + filters.N_COEF)
     st[L.C_HPF_F] = f
     ramping = ramping or f != f_t
-    ramping = eq_tick(p, P_EQ_ON, st, L.C_EQ_F, L.C_EQ_G, L.C_EQ_Q, L.C_BQ + 2 * filters.N_COEF, fs, a_tick, fresh) or ramping
+    ramping = eq_tick(p, P_EQ_ON, st, L.C_EQ_F, L.C_EQ_G, L.C_EQ_Q, L.C_BQT + 2 * filters.N_COEF, fs, a_tick, fresh) or ramping
     st[L.C_RAMPING] = 1.0 if ramping else 0.0
+    moving = coef_ramp(st, L.C_BQ, L.C_BQT, L.C_BQD, n_coef, span, fresh)
+    st[L.C_FRAMP] = 1.0 if moving else 0.0
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def bus_tick(p, st, fs, fresh):
+def bus_tick(p, st, fs, fresh, span):
     """Control tick of one bus (EQ glides, compressor, limiter, fader)."""
-    if fresh == 0 and st[L.B_RAMPING] == 0.0:
+    if fresh == 0 and st[L.B_RAMPING] == 0.0 and st[L.B_FRAMP] == 0.0:
         return
+    n_coef = 4 * filters.N_COEF
+    coef_begin(st, L.B_BQ, L.B_BQT, L.B_BQD, n_coef)
     a_tick = one_pole_coef(FILTER_SMOOTH_MS, fs, float(L.CTRL))
     if fresh != 0:
         st[L.B_GF_T] = 0.0 if p[PB_MUTE] >= 0.5 else db_to_gain(p[PB_FADER])
@@ -198,5 +230,7 @@ def bus_tick(p, st, fs, fresh):
     mk = mk_t if fresh < 0 else approach(st[L.B_C_MAKEUP], mk_t, a_tick)
     st[L.B_C_MAKEUP] = mk
     ramping = mk != mk_t
-    ramping = eq_tick(p, PB_EQ_ON, st, L.B_EQ_F, L.B_EQ_G, L.B_EQ_Q, L.B_BQ, fs, a_tick, fresh) or ramping
+    ramping = eq_tick(p, PB_EQ_ON, st, L.B_EQ_F, L.B_EQ_G, L.B_EQ_Q, L.B_BQT, fs, a_tick, fresh) or ramping
     st[L.B_RAMPING] = 1.0 if ramping else 0.0
+    moving = coef_ramp(st, L.B_BQ, L.B_BQT, L.B_BQD, n_coef, span, fresh)
+    st[L.B_FRAMP] = 1.0 if moving else 0.0

@@ -48,19 +48,19 @@ def _snap(st, slots) -> None:
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _tick(par, ch_st, send_st, bus_st, ring_len, fs, fresh):
+def _tick(par, ch_st, send_st, bus_st, ring_len, fs, fresh, span):
     n_ch = ch_st.shape[1]
     n_bus = bus_st.shape[0]
     for ch in range(n_ch):
         p = par[ch * N_CH_PARAMS:(ch + 1) * N_CH_PARAMS]
         st = ch_st[:, ch]
-        channel_tick(p, st, fs, ring_len, fresh)
+        channel_tick(p, st, fs, ring_len, fresh, span)
         _snap(st, _CH_SNAP)
         if abs(st[L.C_G_GAIN] - st[L.C_G_FLOOR]) <= L.SNAP and st[L.C_G_OPEN] == 0.0:
             st[L.C_G_GAIN] = st[L.C_G_FLOOR]
     base = n_ch * N_CH_PARAMS
     for b in range(n_bus):
-        bus_tick(par[base + b * N_BUS_PARAMS:base + (b + 1) * N_BUS_PARAMS], bus_st[b], fs, fresh)
+        bus_tick(par[base + b * N_BUS_PARAMS:base + (b + 1) * N_BUS_PARAMS], bus_st[b], fs, fresh, span)
         _snap(bus_st[b], _BUS_SNAP)
     base += n_bus * N_BUS_PARAMS
     for ch in range(n_ch):
@@ -120,7 +120,7 @@ def process_block(inp, out, nframes, par, ch_in, ch_st, ring, w, dry, send_st,
     while pos < nframes:
         phase = ctl[CTL_CLOCK] % L.CTRL
         if phase == 0 or fresh != 0:
-            _tick(par, ch_st, send_st, bus_st, ring_len, fs, fresh)
+            _tick(par, ch_st, send_st, bus_st, ring_len, fs, fresh, L.CTRL - phase)
             fresh = 0
         end = min(nframes, pos + L.CTRL - phase)
         for c in range(bus_buf.shape[0]):

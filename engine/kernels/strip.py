@@ -92,10 +92,39 @@ def delay_pass(S, ring, w, n0, n1, xf_step):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def filter_pass(w, S, k0, z0, n0, n1):
+def filter_pass(w, S, k0, z0, n0, n1, ramp):
     """One SVF section per channel (``filters``): coefficients at rows ``k0..k0+5``,
-    integrator states at ``z0, z0+1``."""
-    _svf(w, S[k0], S[k0 + 1], S[k0 + 2], S[k0 + 3], S[k0 + 4], S[k0 + 5], S[z0], S[z0 + 1], n0, n1)
+    integrator states at ``z0, z0+1``. With ``ramp`` the coefficients also
+    advance by their per-sample increments (rows ``k0 + (C_BQD - C_BQ)``)."""
+    if ramp:
+        d = k0 + (L.C_BQD - L.C_BQ)
+        _svf_ramp(w, S[k0], S[k0 + 1], S[k0 + 2], S[k0 + 3], S[k0 + 4], S[k0 + 5],
+                  S[d], S[d + 1], S[d + 2], S[d + 3], S[d + 4], S[d + 5], S[z0], S[z0 + 1], n0, n1)
+    else:
+        _svf(w, S[k0], S[k0 + 1], S[k0 + 2], S[k0 + 3], S[k0 + 4], S[k0 + 5], S[z0], S[z0 + 1], n0, n1)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _svf_ramp(w, a1, a2, a3, m0, m1, m2, d1, d2, d3, e0, e1, e2, ic1, ic2, n0, n1):
+    for n in range(n0, n1):
+        wn = w[n]
+        for c in range(wn.shape[0]):
+            c1 = a1[c] + d1[c]
+            c2 = a2[c] + d2[c]
+            c3 = a3[c] + d3[c]
+            k0 = m0[c] + e0[c]
+            k1 = m1[c] + e1[c]
+            k2 = m2[c] + e2[c]
+            a1[c], a2[c], a3[c], m0[c], m1[c], m2[c] = c1, c2, c3, k0, k1, k2
+            x = wn[c]
+            s1 = ic1[c]
+            s2 = ic2[c]
+            v3 = x - s2
+            v1 = c1 * s1 + c2 * v3
+            v2 = s2 + c2 * s1 + c3 * v3
+            ic1[c] = 2.0 * v1 - s1
+            ic2[c] = 2.0 * v2 - s2
+            wn[c] = k0 * x + k1 * v1 + k2 * v2
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -306,16 +335,19 @@ def guard_pass(w, S, n0, n1) -> None:
 def strip_passes(inp, ch_in, S, ring, w, dry, n0, n1, k):
     """All strip stages for every channel over samples ``n0..n1`` (see module doc)."""
     a_gain, a_switch, det_hold, det_rel, xf_step = k[0], k[1], k[2], k[3], k[4]
+    ramp = False
+    for c in range(w.shape[1]):
+        ramp = ramp or S[L.C_FRAMP, c] != 0.0
     input_pass(inp, ch_in, S, w, n0, n1, a_gain)
     delay_pass(S, ring, w, n0, n1, xf_step)
     copy_pass(w, dry, n0, n1)
-    filter_pass(w, S, L.C_BQ, L.C_Z, n0, n1)
-    filter_pass(w, S, L.C_BQ + N_COEF, L.C_Z + 2, n0, n1)
+    filter_pass(w, S, L.C_BQ, L.C_Z, n0, n1, ramp)
+    filter_pass(w, S, L.C_BQ + N_COEF, L.C_Z + 2, n0, n1, ramp)
     crossfade_pass(w, dry, S, L.C_HPF_MIX, n0, n1, a_switch)
     gate_pass(w, S, n0, n1, det_hold, det_rel)
     copy_pass(w, dry, n0, n1)
     for band in range(4):
-        filter_pass(w, S, L.C_BQ + (2 + band) * N_COEF, L.C_Z + 4 + 2 * band, n0, n1)
+        filter_pass(w, S, L.C_BQ + (2 + band) * N_COEF, L.C_Z + 4 + 2 * band, n0, n1, ramp)
     crossfade_pass(w, dry, S, L.C_EQ_MIX, n0, n1, a_switch)
     comp_pass(w, S, n0, n1, det_hold, det_rel)
     guard_pass(w, S, n0, n1)
