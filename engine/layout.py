@@ -12,11 +12,14 @@ from __future__ import annotations
 #: output never depends on the host's block size.
 CTRL = 64
 
-#: Peak detector of the gate and compressor: hold the last peak this long,
-#: then fall fast with this time constant (a gate closes and a compressor
-#: releases on time however loud the signal was). A hold longer than half a period of
-#: 25 Hz keeps the detector ripple-free on steady tones.
-DET_HOLD_MS = 20.0
+#: Peak detector of the gate and compressor: hold the last peak, then fall
+#: fast with DET_RELEASE_MS. The hold adapts to the signal: twice the time
+#: between the last two peaks that refreshed it, within [MIN, MAX]. A steady
+#: tone's troughs are bridged (no ripple, so static curves read true down to
+#: 1 / (2 MAX) = 10 Hz), while a release starts within a few ms of the level
+#: dropping instead of a fixed hold later.
+DET_HOLD_MIN_MS = 2.0
+DET_HOLD_MAX_MS = 50.0
 DET_RELEASE_MS = 0.5
 #: A new peak within this fraction of the held one refreshes the hold
 #: (sampled peaks of a steady tone differ by less than 2 %).
@@ -72,11 +75,11 @@ _declare(_ch_slots, "C_GIN C_GIN_T")
 _declare(_ch_slots, "C_DLY C_DLY_OLD C_DLY_XF C_DLY_W")
 # gate: detector level and hold counter, open flag, hold counter, gain,
 # derived constants
-_declare(_ch_slots, "C_G_LVL C_G_DHC C_G_OPEN C_G_HOLDC C_G_GAIN "
+_declare(_ch_slots, "C_G_LVL C_G_DHC C_G_SINCE C_G_OPEN C_G_HOLDC C_G_GAIN "
                     "C_G_THR_OPEN C_G_THR_CLOSE C_G_FLOOR C_G_ATT C_G_REL C_G_HOLD_N")
 # compressor: detector level/hold, smoothed reduction (dB), makeup (dB),
 # latched settings, and the static curve's derived 1 - 1/R and 1 / (2 W)
-_declare(_ch_slots, "C_C_LVL C_C_DHC C_C_GR C_C_MAKEUP "
+_declare(_ch_slots, "C_C_LVL C_C_DHC C_C_SINCE C_C_GR C_C_MAKEUP "
                     "C_C_ON C_C_THR C_C_RATIO C_C_KNEE C_C_ATT C_C_REL C_C_SLOPE C_C_INV2W")
 # fader * mute, main assign, pan L, pan R: current and target
 _declare(_ch_slots, "C_GF C_GF_T C_MAIN C_MAIN_T C_PL C_PL_T C_PR C_PR_T")
@@ -101,7 +104,7 @@ _bus_slots += ["eqg"] * 3
 _declare(_bus_slots, "B_EQ_Q")
 _bus_slots += ["eqq"] * 3
 _declare(_bus_slots, "B_RAMPING B_EQ_MIX B_EQ_MIX_T")
-_declare(_bus_slots, "B_C_LVL B_C_DHC B_C_LVL_SEEN B_C_WANT B_C_GR B_C_GAIN B_C_MAKEUP "
+_declare(_bus_slots, "B_C_LVL B_C_DHC B_C_SINCE B_C_LVL_SEEN B_C_WANT B_C_GR B_C_GAIN B_C_MAKEUP "
                      "B_C_ON B_C_THR B_C_RATIO B_C_KNEE B_C_ATT B_C_REL")
 _declare(_bus_slots, "B_GF B_GF_T B_L_CEIL B_L_CEIL_T B_L_ON B_L_REL B_L_MR B_L_SUM B_L_POS")
 _declare(_bus_slots, "B_M_PEAK B_M_SQ B_M_COMP_GR B_M_LIM_GR B_M_N B_M_NONFINITE")

@@ -68,7 +68,8 @@ class Plan:
         self.k = np.zeros(P.N_K)
         self.k[P.K_A_GAIN] = one_pole_coef(L.GAIN_SMOOTH_MS, self.fs)
         self.k[P.K_A_SWITCH] = one_pole_coef(L.SWITCH_SMOOTH_MS, self.fs)
-        self.k[P.K_DET_HOLD] = math.floor(L.DET_HOLD_MS * 1e-3 * self.fs)
+        self.k[P.K_DET_HOLD] = math.floor(L.DET_HOLD_MIN_MS * 1e-3 * self.fs)
+        self.k[P.K_DET_HOLD_MAX] = math.floor(L.DET_HOLD_MAX_MS * 1e-3 * self.fs)
         self.k[P.K_DET_REL] = one_pole_coef(L.DET_RELEASE_MS, self.fs)
         self.k[P.K_XF_STEP] = 1.0 / (L.DELAY_XFADE_MS * 1e-3 * self.fs)
         self.k[P.K_FS] = self.fs

@@ -85,6 +85,7 @@ def reset_bus_state(st, la_x, la_r, la_m, c0, nch) -> None:
     """Clear dynamics and look-ahead after a non-finite value (keeps parameters)."""
     st[L.B_C_LVL] = 0.0
     st[L.B_C_DHC] = 0.0
+    st[L.B_C_SINCE] = 0.0
     st[L.B_C_LVL_SEEN] = -1.0
     st[L.B_C_WANT] = 0.0
     st[L.B_C_GR] = 0.0
@@ -119,8 +120,7 @@ def bus_segment(bus, c0, nch, st, bzs, la_x, la_r, la_m, out, n0, n1, k):
     """
     a_gain = k[0]
     a_switch = k[1]
-    det_hold = k[2]
-    det_rel = k[3]
+    hold_min, hold_max, det_rel = k[2], k[6], k[3]
     n_la = la_r.shape[0]
     emix0 = st[L.B_EQ_MIX]
     emix = emix0
@@ -130,7 +130,7 @@ def bus_segment(bus, c0, nch, st, bzs, la_x, la_r, la_m, out, n0, n1, k):
     if st[L.B_FRAMP] != 0.0:
         for i in range(4 * 6):
             st[L.B_BQ + i] += (n1 - n0) * st[L.B_BQD + i]
-    c_lvl, c_dhc, c_seen = st[L.B_C_LVL], st[L.B_C_DHC], st[L.B_C_LVL_SEEN]
+    c_lvl, c_dhc, c_since, c_seen = st[L.B_C_LVL], st[L.B_C_DHC], st[L.B_C_SINCE], st[L.B_C_LVL_SEEN]
     c_want, c_gr = st[L.B_C_WANT], st[L.B_C_GR]
     c_on, c_thr, c_ratio, c_knee = st[L.B_C_ON], st[L.B_C_THR], st[L.B_C_RATIO], st[L.B_C_KNEE]
     c_att, c_rel, c_mk = st[L.B_C_ATT], st[L.B_C_REL], st[L.B_C_MAKEUP]
@@ -147,7 +147,8 @@ def bus_segment(bus, c0, nch, st, bzs, la_x, la_r, la_m, out, n0, n1, k):
         ax = 0.0
         for c in range(nch):
             ax = max(ax, abs(float(bus[c0 + c, n])))
-        c_lvl, c_dhc = peak_hold(ax, c_lvl, c_dhc, det_hold, L.DET_REFRESH, det_rel)
+        c_lvl, c_dhc, c_since = peak_hold(ax, c_lvl, c_dhc, c_since, hold_min, hold_max,
+                                          L.DET_REFRESH, det_rel)
         if c_lvl != c_seen:
             c_seen = c_lvl
             c_want = comp_curve(c_lvl, c_thr, c_ratio, c_knee) if c_on != 0.0 else 0.0
@@ -197,7 +198,7 @@ def bus_segment(bus, c0, nch, st, bzs, la_x, la_r, la_m, out, n0, n1, k):
             msum = 0.0  # recompute the running sum exactly once per lap (no drift)
             for i in range(n_la):
                 msum += la_m[i]
-    st[L.B_C_LVL], st[L.B_C_DHC], st[L.B_C_LVL_SEEN] = c_lvl, c_dhc, c_seen
+    st[L.B_C_LVL], st[L.B_C_DHC], st[L.B_C_SINCE], st[L.B_C_LVL_SEEN] = c_lvl, c_dhc, c_since, c_seen
     st[L.B_C_WANT], st[L.B_C_GR], st[L.B_C_GAIN] = c_want, c_gr, c_gain
     st[L.B_GF], st[L.B_L_CEIL], st[L.B_L_MR], st[L.B_L_SUM], st[L.B_L_POS] = gf, ceil, mr, msum, pos
     st[L.B_M_PEAK], st[L.B_M_SQ], st[L.B_M_COMP_GR], st[L.B_M_LIM_GR] = m_peak, m_sq, m_comp, m_lim

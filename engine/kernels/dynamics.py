@@ -10,21 +10,22 @@ from .fastmath import amp_to_db
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def peak_hold(ax, lvl, hold_count, hold_n, refresh, release_a):
-    """Peak detector with hold: returns ``(level, hold_count)``.
+def peak_hold(ax, lvl, hold_count, since, hold_min, hold_max, refresh, release_a):
+    """Peak detector with an adaptive hold: returns ``(level, hold_count, since)``.
 
     A sample above the held level takes it at once; one within ``refresh``
-    of it restarts the hold; once the hold runs out the level falls by the
-    one-pole ``release_a``. Held peaks make the detector ripple-free on
-    steady tones above 1 / (2 hold) Hz, so static curves read true.
+    of it restarts the hold, which lasts twice the samples ``since`` the
+    previous restart (within ``hold_min..hold_max``); once the hold runs out
+    the level falls by the one-pole ``release_a``. Written with selects only,
+    so the strip's channel loops vectorise (see ``layout.DET_*``).
     """
-    if ax >= lvl:
-        return ax, hold_n
-    if ax >= lvl * refresh:
-        return lvl, hold_n
-    if hold_count > 0:
-        return lvl, hold_count - 1
-    return lvl - release_a * lvl, 0.0
+    since += 1.0
+    up = ax >= lvl
+    keep = (ax >= lvl * refresh) | up
+    new_level = ax if up else (lvl if (keep | (hold_count > 0.0)) else lvl - release_a * lvl)
+    hold = min(max(2.0 * since, hold_min), hold_max)
+    new_count = hold if keep else max(hold_count - 1.0, 0.0)
+    return new_level, new_count, (0.0 if keep else since)
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")

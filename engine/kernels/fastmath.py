@@ -1,4 +1,4 @@
-"""Branch-free log2 / exp2 for per-sample dynamics (about 1e-5 relative error).
+"""Branch-free log2 / exp2 for per-sample dynamics (errors below 1e-5 dB).
 
 The compressor needs a level in dB and a gain from dB on every sample while
 it moves; libm's log10 and pow cost more than all six biquads of the strip.
@@ -17,7 +17,6 @@ from numba.extending import intrinsic
 DB_PER_LOG2 = 6.020599913279624
 #: 10^(db/20) = 2^(db * LOG2_PER_DB)
 LOG2_PER_DB = 1.0 / DB_PER_LOG2
-_INV_LN2_X2 = 2.8853900817779268  # 2 / ln 2
 
 
 # The bit manipulations are written as LLVM intrinsics: numba's own integer
@@ -66,18 +65,21 @@ def _pow2_int(typingctx, k):
     return types.float64(types.float64), codegen
 
 
+# log2(1 + t) on t in [0, 1): least-squares fit on Chebyshev nodes, degree 7,
+# largest error 3.7e-7 (2.2e-6 dB); Horner form, no division, so it vectorises.
+_L1, _L2, _L3, _L4 = 1.4426640464277913, -0.7205155141084068, 0.47311334502231983, -0.3246163836076041
+_L5, _L6, _L7 = 0.19238505485326016, -0.07815820827417115, 0.015127916047879986
+
+
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def fast_log2(x: float) -> float:
     """log2 of a positive normal ``x`` (callers clamp away zero).
 
-    x = 2^e * m with m in [1, 2); log2 m = (2 / ln 2) atanh(t), t = (m-1)/(m+1)
-    in [0, 1/3), by its series to t^9 (truncation error < 2e-6).
+    x = 2^e * m with m in [1, 2): log2 x = e + p(m - 1), p the degree-7 fit above.
     """
-    m = _mantissa(x)
-    t = (m - 1.0) / (m + 1.0)
-    t2 = t * t
-    s = t * (1.0 + t2 * (1.0 / 3.0 + t2 * (0.2 + t2 * (1.0 / 7.0 + t2 * (1.0 / 9.0)))))
-    return _exponent(x) + _INV_LN2_X2 * s
+    t = _mantissa(x) - 1.0
+    p = t * (_L1 + t * (_L2 + t * (_L3 + t * (_L4 + t * (_L5 + t * (_L6 + t * _L7))))))
+    return _exponent(x) + p
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")

@@ -28,10 +28,11 @@ N_CTL = 8
 # per-plan constants (float64 array ``k``)
 K_A_GAIN = 0         # per-sample one-pole coefficient of gains
 K_A_SWITCH = 1       # per-sample coefficient of in/out switches
-K_DET_HOLD = 2       # detector hold, samples
+K_DET_HOLD = 2       # detector hold, shortest (samples)
 K_DET_REL = 3        # detector release coefficient
 K_XF_STEP = 4        # delay crossfade increment per sample
 K_FS = 5             # sample rate, Hz
+K_DET_HOLD_MAX = 6   # detector hold, longest (samples)
 N_K = 8
 
 _CH_SNAP = (L.C_GIN, L.C_HPF_MIX, L.C_EQ_MIX, L.C_GF, L.C_MAIN, L.C_PL, L.C_PR)
