@@ -35,6 +35,25 @@ SNAP = 1e-5
 #: Limiter look-ahead; the main and aux buses are late by this much.
 LIMITER_LOOKAHEAD_MS = 1.0
 
+# control words (int64 array ``ctl``)
+CTL_CLOCK = 0        # samples processed (audio thread)
+CTL_GEN = 1          # parameter generation (control thread bumps after writing targets)
+CTL_GEN_SEEN = 2     # generation the audio thread has applied; -1 = fresh plan
+CTL_METER_REQ = 3    # meter read-and-reset request counter (control thread)
+CTL_METER_ACK = 4    # last request served (audio thread)
+CTL_DLY_W = 5        # delay ring write index (audio thread)
+N_CTL = 8
+
+# per-plan constants (float64 array ``k``)
+K_A_GAIN = 0         # per-sample one-pole coefficient of gains
+K_A_SWITCH = 1       # per-sample coefficient of in/out switches
+K_DET_HOLD = 2       # detector hold, shortest (samples)
+K_DET_REL = 3        # detector release coefficient
+K_XF_STEP = 4        # delay crossfade increment per sample
+K_FS = 5             # sample rate, Hz
+K_DET_HOLD_MAX = 6   # detector hold, longest (samples)
+N_K = 8
+
 _ch_slots: list[str] = []
 _bus_slots: list[str] = []
 

@@ -13,7 +13,6 @@ import math
 import numpy as np
 
 from . import layout as L
-from .kernels import process as P
 from .kernels.smoothing import one_pole_coef
 from .params import ParamTable
 from .scene import Scene
@@ -54,27 +53,28 @@ class Plan:
         self.ch_in = np.array([c.input - 1 for c in scene.channels], dtype=np.int64)
         self.ch_st = np.zeros((L.N_CH_STATE, n_ch))  # structure of arrays: [slot, channel]
         ring_len = int(math.ceil(MAX_DELAY_MS * 1e-3 * self.fs)) + 2
-        self.ring = np.zeros((n_ch, ring_len), dtype=np.float32)
+        self.ring = np.zeros((ring_len, n_ch), dtype=np.float32)  # rows share one write index
         # work buffers (frames, channels): the strip's passes run across channels
         self.w = np.zeros((self.max_frames, n_ch))
         self.dry = np.zeros((self.max_frames, n_ch))
-        self.send_st = np.zeros((n_ch, n_bus, 3))
+        self.scratch = np.zeros((5, self.max_frames, n_ch))
+        self.send_st = np.zeros((3, n_bus, n_ch))  # [cur | target | pre, bus, channel]
         self.bus_st = np.zeros((n_bus, L.N_BUS_STATE))
         self.bus_zs = np.zeros((self.n_outputs, L.N_BUS_CHAN_STATE))
         self.bus_buf = np.zeros((self.n_outputs, self.max_frames), dtype=np.float32)
         self.la_x = np.zeros((self.n_outputs, n_la))
         self.la_rm = np.ones((n_bus, 2, n_la))
         self.bus_st[:, L.B_L_SUM] = n_la
-        self.k = np.zeros(P.N_K)
-        self.k[P.K_A_GAIN] = one_pole_coef(L.GAIN_SMOOTH_MS, self.fs)
-        self.k[P.K_A_SWITCH] = one_pole_coef(L.SWITCH_SMOOTH_MS, self.fs)
-        self.k[P.K_DET_HOLD] = math.floor(L.DET_HOLD_MIN_MS * 1e-3 * self.fs)
-        self.k[P.K_DET_HOLD_MAX] = math.floor(L.DET_HOLD_MAX_MS * 1e-3 * self.fs)
-        self.k[P.K_DET_REL] = one_pole_coef(L.DET_RELEASE_MS, self.fs)
-        self.k[P.K_XF_STEP] = 1.0 / (L.DELAY_XFADE_MS * 1e-3 * self.fs)
-        self.k[P.K_FS] = self.fs
-        self.ctl = np.zeros(P.N_CTL, dtype=np.int64)
-        self.ctl[P.CTL_GEN_SEEN] = -1  # first block snaps every smoothed value to its target
+        self.k = np.zeros(L.N_K)
+        self.k[L.K_A_GAIN] = one_pole_coef(L.GAIN_SMOOTH_MS, self.fs)
+        self.k[L.K_A_SWITCH] = one_pole_coef(L.SWITCH_SMOOTH_MS, self.fs)
+        self.k[L.K_DET_HOLD] = math.floor(L.DET_HOLD_MIN_MS * 1e-3 * self.fs)
+        self.k[L.K_DET_HOLD_MAX] = math.floor(L.DET_HOLD_MAX_MS * 1e-3 * self.fs)
+        self.k[L.K_DET_REL] = one_pole_coef(L.DET_RELEASE_MS, self.fs)
+        self.k[L.K_XF_STEP] = 1.0 / (L.DELAY_XFADE_MS * 1e-3 * self.fs)
+        self.k[L.K_FS] = self.fs
+        self.ctl = np.zeros(L.N_CTL, dtype=np.int64)
+        self.ctl[L.CTL_GEN_SEEN] = -1  # first block snaps every smoothed value to its target
 
     @property
     def latency(self) -> int:
@@ -83,13 +83,14 @@ class Plan:
 
     def state_args(self) -> tuple:
         """Arguments of ``process_block`` after ``inp, out, nframes``."""
-        return (self.par, self.ch_in, self.ch_st, self.ring, self.w, self.dry, self.send_st,
+        return (self.par, self.ch_in, self.ch_st, self.ring, self.w, self.dry, self.scratch,
+                self.send_st,
                 self.bus_first, self.bus_nch, self.bus_st, self.bus_zs, self.bus_buf,
                 self.la_x, self.la_rm, self.k, self.ctl)
 
     def mark_changed(self) -> None:
         """Tell the audio side that targets changed (after writing ``par``)."""
-        self.ctl[P.CTL_GEN] += 1
+        self.ctl[L.CTL_GEN] += 1
 
     def request_meter_reset(self) -> None:
-        self.ctl[P.CTL_METER_REQ] += 1
+        self.ctl[L.CTL_METER_REQ] += 1

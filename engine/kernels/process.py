@@ -17,23 +17,6 @@ from .fpu import flush_denormals, restore_fpu
 from .smoothing import db_to_gain
 from .strip import mix_pass, strip_passes
 
-# control words (int64 array ``ctl``)
-CTL_CLOCK = 0        # samples processed (audio thread)
-CTL_GEN = 1          # parameter generation (control thread bumps after writing targets)
-CTL_GEN_SEEN = 2     # generation the audio thread has applied; -1 = fresh plan
-CTL_METER_REQ = 3    # meter read-and-reset request counter (control thread)
-CTL_METER_ACK = 4    # last request served (audio thread)
-N_CTL = 8
-
-# per-plan constants (float64 array ``k``)
-K_A_GAIN = 0         # per-sample one-pole coefficient of gains
-K_A_SWITCH = 1       # per-sample coefficient of in/out switches
-K_DET_HOLD = 2       # detector hold, shortest (samples)
-K_DET_REL = 3        # detector release coefficient
-K_XF_STEP = 4        # delay crossfade increment per sample
-K_FS = 5             # sample rate, Hz
-K_DET_HOLD_MAX = 6   # detector hold, longest (samples)
-N_K = 8
 
 _CH_SNAP = (L.C_GIN, L.C_HPF_MIX, L.C_EQ_MIX, L.C_GF, L.C_MAIN, L.C_PL, L.C_PR)
 _BUS_SNAP = (L.B_GF, L.B_EQ_MIX, L.B_L_CEIL)
@@ -68,12 +51,12 @@ def _tick(par, ch_st, send_st, bus_st, ring_len, fs, fresh, span):
         for b in range(1, n_bus):
             sp = base + (ch * n_bus + b) * N_SEND_PARAMS
             if fresh != 0:
-                send_st[ch, b, 1] = db_to_gain(par[sp])
-                send_st[ch, b, 2] = par[sp + 1]
+                send_st[1, b, ch] = db_to_gain(par[sp])
+                send_st[2, b, ch] = par[sp + 1]
                 if fresh < 0:
-                    send_st[ch, b, 0] = send_st[ch, b, 1]
-            if abs(send_st[ch, b, 1] - send_st[ch, b, 0]) <= L.SNAP:
-                send_st[ch, b, 0] = send_st[ch, b, 1]
+                    send_st[0, b, ch] = send_st[1, b, ch]
+            if abs(send_st[1, b, ch] - send_st[0, b, ch]) <= L.SNAP:
+                send_st[0, b, ch] = send_st[1, b, ch]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -87,7 +70,7 @@ def _reset_meters(ch_st, bus_st) -> None:
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def process_block(inp, out, nframes, par, ch_in, ch_st, ring, w, dry, send_st,
+def process_block(inp, out, nframes, par, ch_in, ch_st, ring, w, dry, scratch, send_st,
                   bus_first, bus_nch, bus_st, bus_zs, bus_buf, la_x, la_rm, k, ctl):
     """Process ``nframes`` samples of every channel and bus.
 
@@ -104,22 +87,22 @@ def process_block(inp, out, nframes, par, ch_in, ch_st, ring, w, dry, send_st,
     Remaining arguments are the plan's preallocated state (see ``plan.Plan``).
     """
     fpu = flush_denormals()
-    if ctl[CTL_METER_REQ] != ctl[CTL_METER_ACK]:
+    if ctl[L.CTL_METER_REQ] != ctl[L.CTL_METER_ACK]:
         _reset_meters(ch_st, bus_st)
-        ctl[CTL_METER_ACK] = ctl[CTL_METER_REQ]
+        ctl[L.CTL_METER_ACK] = ctl[L.CTL_METER_REQ]
     fresh = 0
-    gen = ctl[CTL_GEN]
-    if ctl[CTL_GEN_SEEN] < 0:
+    gen = ctl[L.CTL_GEN]
+    if ctl[L.CTL_GEN_SEEN] < 0:
         fresh = -1
-    elif gen != ctl[CTL_GEN_SEEN]:
+    elif gen != ctl[L.CTL_GEN_SEEN]:
         fresh = 1
-    ctl[CTL_GEN_SEEN] = gen
-    fs = k[K_FS]
-    ring_len = ring.shape[1]
+    ctl[L.CTL_GEN_SEEN] = gen
+    fs = k[L.K_FS]
+    ring_len = ring.shape[0]
     n_bus = bus_st.shape[0]
     pos = 0
     while pos < nframes:
-        phase = ctl[CTL_CLOCK] % L.CTRL
+        phase = ctl[L.CTL_CLOCK] % L.CTRL
         if phase == 0 or fresh != 0:
             _tick(par, ch_st, send_st, bus_st, ring_len, fs, fresh, L.CTRL - phase)
             fresh = 0
@@ -127,11 +110,11 @@ def process_block(inp, out, nframes, par, ch_in, ch_st, ring, w, dry, send_st,
         for c in range(bus_buf.shape[0]):
             for n in range(pos, end):
                 bus_buf[c, n] = 0.0
-        strip_passes(inp, ch_in, ch_st, ring, w, dry, pos, end, k)
-        mix_pass(w, ch_st, send_st, bus_first, bus_nch, bus_buf, pos, end, k[K_A_GAIN])
+        strip_passes(inp, ch_in, ch_st, ring, w, dry, pos, end, k, ctl)
+        mix_pass(w, ch_st, send_st, bus_first, bus_nch, bus_buf, scratch, pos, end, k[L.K_A_GAIN])
         for b in range(n_bus):
             bus_segment(bus_buf, bus_first[b], bus_nch[b], bus_st[b], bus_zs, la_x,
                         la_rm[b, 0], la_rm[b, 1], out, pos, end, k)
-        ctl[CTL_CLOCK] += end - pos
+        ctl[L.CTL_CLOCK] += end - pos
         pos = end
     restore_fpu(fpu)

@@ -36,60 +36,67 @@ def input_pass(inp, ch_in, S, w, n0, n1, a_gain):
 
     A channel with ``ch_in < 0`` reads silence.
     """
-    gin, gin_t = S[L.C_GIN], S[L.C_GIN_T]
-    m_peak, m_sq, m_bad = S[L.C_M_IN_PEAK], S[L.C_M_IN_SQ], S[L.C_M_NONFINITE]
-    for c in range(w.shape[1]):
-        src = ch_in[c]
-        g, gt = gin[c], gin_t[c]
-        peak, sq, bad = m_peak[c], m_sq[c], 0.0
-        for n in range(n0, n1):
-            x = float(inp[src, n]) if src >= 0 else 0.0
-            ax = abs(x)
-            if not ax <= INPUT_LIMIT:  # NaN, Inf or absurd: count and drop
-                x = 0.0
-                ax = 0.0
-                bad += 1.0
-            peak = max(peak, ax)
-            sq += x * x
-            # trim and polarity are one smoothed gain: a flip ramps through 0
-            g += a_gain * (gt - g)
-            w[n, c] = x * g
-        gin[c] = g
-        m_peak[c], m_sq[c] = peak, sq
-        m_bad[c] += bad
+    _input(inp, ch_in, S[L.C_GIN], S[L.C_GIN_T], S[L.C_M_IN_PEAK], S[L.C_M_IN_SQ],
+           S[L.C_M_NONFINITE], w, n0, n1, a_gain)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def delay_pass(S, ring, w, n0, n1, xf_step):
-    """Alignment delay per channel; a changed delay crossfades from the old tap."""
-    n_ring = ring.shape[1]
+def _input(inp, ch_in, gin, gin_t, m_peak, m_sq, m_bad, w, n0, n1, a_gain):
+    for n in range(n0, n1):
+        wn = w[n]
+        for c in range(wn.shape[0]):
+            src = ch_in[c]
+            x = float(inp[max(src, 0), n])
+            ax = abs(x)
+            bad = not ax <= INPUT_LIMIT  # NaN, Inf or absurd: count and drop
+            x = 0.0 if (bad | (src < 0)) else x
+            m_bad[c] += 1.0 if bad else 0.0
+            m_peak[c] = max(m_peak[c], abs(x))
+            m_sq[c] += x * x
+            # trim and polarity are one smoothed gain: a flip ramps through 0
+            g = gin[c] + a_gain * (gin_t[c] - gin[c])
+            gin[c] = g
+            wn[c] = x * g
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def delay_pass(S, ring, w, n0, n1, xf_step, ctl):
+    """Alignment delay; a changed delay crossfades from the old tap to the new.
+
+    Every channel writes the ring row of the shared write index (one
+    contiguous copy per sample); only channels with a delay read taps.
+    """
+    n_ring = ring.shape[0]
+    wi = ctl[L.CTL_DLY_W]
+    active = False
     for c in range(w.shape[1]):
-        d_cur = int(S[L.C_DLY, c])
-        d_old = int(S[L.C_DLY_OLD, c])
-        xf = S[L.C_DLY_XF, c]
-        wi = int(S[L.C_DLY_W, c])
-        r = ring[c]
-        active = d_cur != 0 or xf < 1.0
-        for n in range(n0, n1):
-            x = w[n, c]
-            r[wi] = x
-            if active:
+        active = active or S[L.C_DLY, c] != 0.0 or S[L.C_DLY_XF, c] < 1.0
+    for n in range(n0, n1):
+        wn = w[n]
+        row = ring[wi]
+        for c in range(wn.shape[0]):
+            row[c] = wn[c]
+        if active:
+            for c in range(wn.shape[0]):
+                d_cur = int(S[L.C_DLY, c])
+                xf = S[L.C_DLY_XF, c]
+                if d_cur == 0 and xf >= 1.0:
+                    continue
                 ri = wi - d_cur
                 if ri < 0:
                     ri += n_ring
-                y = float(r[ri])
+                y = float(ring[ri, c])
                 if xf < 1.0:
-                    ri = wi - d_old
+                    ri = wi - int(S[L.C_DLY_OLD, c])
                     if ri < 0:
                         ri += n_ring
-                    y = xf * y + (1.0 - xf) * float(r[ri])
-                    xf = min(xf + xf_step, 1.0)
-                w[n, c] = y
-            wi += 1
-            if wi == n_ring:
-                wi = 0
-        S[L.C_DLY_XF, c] = xf
-        S[L.C_DLY_W, c] = wi
+                    y = xf * y + (1.0 - xf) * float(ring[ri, c])
+                    S[L.C_DLY_XF, c] = min(xf + xf_step, 1.0)
+                wn[c] = y
+        wi += 1
+        if wi == n_ring:
+            wi = 0
+    ctl[L.CTL_DLY_W] = wi
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -149,6 +156,16 @@ def copy_pass(w, dry, n0, n1):
     for n in range(n0, n1):
         for c in range(w.shape[1]):
             dry[n, c] = w[n, c]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def section_engaged(S, s_mix) -> bool:
+    """False when every channel has this section fully in (mix settled at 1):
+    then its dry copy and crossfade can be skipped."""
+    for c in range(S.shape[1]):
+        if S[s_mix, c] != 1.0 or S[s_mix + 1, c] != 1.0:
+            return True
+    return False
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -236,52 +253,95 @@ def _comp(w, lvl, dhc, since, gr_s, m_comp, on, thr, slope, knee, inv2w, att, re
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def mix_pass(w, S, send_st, bus_first, bus_nch, bus, n0, n1, a_gain):
+def mix_pass(w, S, send_st, bus_first, bus_nch, bus, scratch, n0, n1, a_gain):
     """Fader, mute, pan and sends of every channel, summed into ``bus``.
 
     The main bus (rows 0, 1) takes the post-fader signal, constant-power
     panned and scaled by the main assign; aux bus ``b`` takes the pre-fader
     (``w``) or post-fader signal times its send gain, panned if stereo.
+    Per-channel work is vectorised across channels into ``scratch``; the sums
+    over channels then run in a fixed order (8 partial sums), so the result
+    never depends on the block size.
 
     Parameters
     ----------
-    send_st : float64[:, :, 3]
-        Per channel and bus: smoothed send gain, its target, 1 for pre-fader.
+    send_st : float64[3, n_bus, n_ch]
+        Smoothed send gain, its target, and 1 for a pre-fader send.
+    scratch : float64[5, frames, n_ch]
+        Post-fader signal, main left and right parts, per-sample pan gains.
     """
-    n_bus = bus_first.shape[0]
-    for c in range(w.shape[1]):
-        gf, gf_t = S[L.C_GF, c], S[L.C_GF_T, c]
-        gm, gm_t = S[L.C_MAIN, c], S[L.C_MAIN_T, c]
-        pl, pl_t = S[L.C_PL, c], S[L.C_PL_T, c]
-        pr, pr_t = S[L.C_PR, c], S[L.C_PR_T, c]
-        m_peak, m_sq = S[L.C_M_OUT_PEAK, c], S[L.C_M_OUT_SQ, c]
-        ss = send_st[c]
-        for n in range(n0, n1):
-            x = w[n, c]
-            gf += a_gain * (gf_t - gf)
-            gm += a_gain * (gm_t - gm)
-            pl += a_gain * (pl_t - pl)
-            pr += a_gain * (pr_t - pr)
-            xf = x * gf
-            m_peak = max(m_peak, abs(xf))
-            m_sq += xf * xf
-            xm = xf * gm
-            bus[0, n] += xm * pl
-            bus[1, n] += xm * pr
-            for b in range(1, n_bus):
-                s = ss[b, 0]
-                s += a_gain * (ss[b, 1] - s)
-                ss[b, 0] = s
-                src = (x if ss[b, 2] >= 0.5 else xf) * s
-                c0 = bus_first[b]
-                if bus_nch[b] == 2:
-                    bus[c0, n] += src * pl
-                    bus[c0 + 1, n] += src * pr
-                else:
-                    bus[c0, n] += src
-        S[L.C_GF, c], S[L.C_MAIN, c], S[L.C_PL, c], S[L.C_PR, c] = gf, gm, pl, pr
-        S[L.C_M_OUT_PEAK, c], S[L.C_M_OUT_SQ, c] = m_peak, m_sq
-        S[L.C_M_N, c] += n1 - n0
+    post, left, right, pan_l, pan_r = scratch[0], scratch[1], scratch[2], scratch[3], scratch[4]
+    _fader_pan(w, post, left, right, pan_l, pan_r, S[L.C_GF], S[L.C_GF_T], S[L.C_MAIN],
+               S[L.C_MAIN_T], S[L.C_PL], S[L.C_PL_T], S[L.C_PR], S[L.C_PR_T],
+               S[L.C_M_OUT_PEAK], S[L.C_M_OUT_SQ], n0, n1, a_gain)
+    _sum_channels(left, bus[0], n0, n1)
+    _sum_channels(right, bus[1], n0, n1)
+    for b in range(1, bus_first.shape[0]):
+        c0 = bus_first[b]
+        stereo = bus_nch[b] == 2
+        _send(w, post, pan_l, pan_r, left, right, send_st[0, b], send_st[1, b], send_st[2, b],
+              stereo, n0, n1, a_gain)
+        _sum_channels(left, bus[c0], n0, n1)
+        if stereo:
+            _sum_channels(right, bus[c0 + 1], n0, n1)
+    m_n = S[L.C_M_N]
+    for c in range(m_n.shape[0]):
+        m_n[c] += n1 - n0
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _fader_pan(w, post, left, right, pan_l, pan_r, gf, gf_t, gm, gm_t, pl, pl_t, pr, pr_t,
+               m_peak, m_sq, n0, n1, a_gain):
+    for n in range(n0, n1):
+        wn = w[n]
+        for c in range(wn.shape[0]):
+            f = gf[c] + a_gain * (gf_t[c] - gf[c])
+            m = gm[c] + a_gain * (gm_t[c] - gm[c])
+            lg = pl[c] + a_gain * (pl_t[c] - pl[c])
+            rg = pr[c] + a_gain * (pr_t[c] - pr[c])
+            gf[c], gm[c], pl[c], pr[c] = f, m, lg, rg
+            xf = wn[c] * f
+            m_peak[c] = max(m_peak[c], abs(xf))
+            m_sq[c] += xf * xf
+            post[n, c] = xf
+            pan_l[n, c] = lg
+            pan_r[n, c] = rg
+            left[n, c] = xf * m * lg
+            right[n, c] = xf * m * rg
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _send(w, post, pan_l, pan_r, left, right, s_cur, s_t, s_pre, stereo, n0, n1, a_gain):
+    for n in range(n0, n1):
+        wn = w[n]
+        for c in range(wn.shape[0]):
+            s = s_cur[c] + a_gain * (s_t[c] - s_cur[c])
+            s_cur[c] = s
+            v = (wn[c] if s_pre[c] >= 0.5 else post[n, c]) * s
+            left[n, c] = v * pan_l[n, c] if stereo else v
+            right[n, c] = v * pan_r[n, c]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _sum_channels(parts, dst, n0, n1):
+    """``dst[n] += sum over channels of parts[n, :]``, always in the same order."""
+    n_ch = parts.shape[1]
+    n8 = n_ch - n_ch % 8
+    for n in range(n0, n1):
+        row = parts[n]
+        s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = 0.0
+        for c in range(0, n8, 8):
+            s0 += row[c]
+            s1 += row[c + 1]
+            s2 += row[c + 2]
+            s3 += row[c + 3]
+            s4 += row[c + 4]
+            s5 += row[c + 5]
+            s6 += row[c + 6]
+            s7 += row[c + 7]
+        for c in range(n8, n_ch):
+            s0 += row[c]
+        dst[n] += ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -322,24 +382,30 @@ def guard_pass(w, S, n0, n1) -> None:
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def strip_passes(inp, ch_in, S, ring, w, dry, n0, n1, k):
+def strip_passes(inp, ch_in, S, ring, w, dry, n0, n1, k, ctl):
     """All strip stages for every channel over samples ``n0..n1`` (see module doc)."""
-    a_gain, a_switch, xf_step = k[0], k[1], k[4]
-    det = (k[2], k[6], k[3])  # detector hold min, max (samples), release coefficient
+    a_gain, a_switch, xf_step = k[L.K_A_GAIN], k[L.K_A_SWITCH], k[L.K_XF_STEP]
+    det = (k[L.K_DET_HOLD], k[L.K_DET_HOLD_MAX], k[L.K_DET_REL])
     ramp = False
     for c in range(w.shape[1]):
         ramp = ramp or S[L.C_FRAMP, c] != 0.0
     input_pass(inp, ch_in, S, w, n0, n1, a_gain)
-    delay_pass(S, ring, w, n0, n1, xf_step)
-    copy_pass(w, dry, n0, n1)
+    delay_pass(S, ring, w, n0, n1, xf_step, ctl)
+    xfade = section_engaged(S, L.C_HPF_MIX)
+    if xfade:
+        copy_pass(w, dry, n0, n1)
     filter_pass(w, S, L.C_BQ, L.C_Z, n0, n1, ramp)
     filter_pass(w, S, L.C_BQ + N_COEF, L.C_Z + 2, n0, n1, ramp)
-    crossfade_pass(w, dry, S, L.C_HPF_MIX, n0, n1, a_switch)
+    if xfade:
+        crossfade_pass(w, dry, S, L.C_HPF_MIX, n0, n1, a_switch)
     gate_pass(w, S, n0, n1, det)
-    copy_pass(w, dry, n0, n1)
+    xfade = section_engaged(S, L.C_EQ_MIX)
+    if xfade:
+        copy_pass(w, dry, n0, n1)
     for band in range(4):
         filter_pass(w, S, L.C_BQ + (2 + band) * N_COEF, L.C_Z + 4 + 2 * band, n0, n1, ramp)
-    crossfade_pass(w, dry, S, L.C_EQ_MIX, n0, n1, a_switch)
+    if xfade:
+        crossfade_pass(w, dry, S, L.C_EQ_MIX, n0, n1, a_switch)
     comp_pass(w, S, n0, n1, det)
     guard_pass(w, S, n0, n1)
     for c in range(w.shape[1]):
