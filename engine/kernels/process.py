@@ -81,7 +81,7 @@ def process_block(inp, out, nframes, par, ch_in, ch_st, ring, w, dry, scratch, s
     out : float32[:, :]
         Bus outputs ``(n_bus_channels, >= nframes)``: main L, main R, then aux.
     nframes : int
-        Frames in this block, at most ``w.shape[0]``.
+        Frames in this block, at most ``bus_buf.shape[1]``.
     par : float64[:]
         Parameter targets (written by the control side only).
     Remaining arguments are the plan's preallocated state (see ``plan.Plan``).
@@ -110,8 +110,9 @@ def process_block(inp, out, nframes, par, ch_in, ch_st, ring, w, dry, scratch, s
         for c in range(bus_buf.shape[0]):
             for n in range(pos, end):
                 bus_buf[c, n] = 0.0
-        strip_passes(inp, ch_in, ch_st, ring, w, dry, pos, end, k, ctl)
-        mix_pass(w, ch_st, send_st, bus_first, bus_nch, bus_buf, scratch, pos, end, k[L.K_A_GAIN])
+        strip_passes(inp, ch_in, ch_st, ring, w, dry, end - pos, k, ctl, pos)
+        mix_pass(w, ch_st, send_st, bus_first, bus_nch, bus_buf, scratch, 0, end - pos,
+                 k[L.K_A_GAIN], pos)
         for b in range(n_bus):
             bus_segment(bus_buf, bus_first[b], bus_nch[b], bus_st[b], bus_zs, la_x,
                         la_rm[b, 0], la_rm[b, 1], out, pos, end, k)
