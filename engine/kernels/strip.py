@@ -55,9 +55,8 @@ def _input(inp, ch_in, gin, gin_t, m_peak, m_sq, m_bad, w, n0, n1, a_gain, off):
             for n in range(n0, n1):
                 w[n, c] = 0.0
     for n in range(n0, n1):
-        wn = w[n]
-        for c in range(wn.shape[0]):
-            x = wn[c]
+        for c in range(w.shape[1]):
+            x = w[n, c]
             ax = abs(x)
             bad = not ax <= INPUT_LIMIT  # NaN, Inf or absurd: count and drop
             x = 0.0 if bad else x
@@ -67,7 +66,7 @@ def _input(inp, ch_in, gin, gin_t, m_peak, m_sq, m_bad, w, n0, n1, a_gain, off):
             # trim and polarity are one smoothed gain: a flip ramps through 0
             g = gin[c] + a_gain * (gin_t[c] - gin[c])
             gin[c] = g
-            wn[c] = x * g
+            w[n, c] = x * g
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -83,12 +82,11 @@ def delay_pass(S, ring, w, n0, n1, xf_step, ctl):
     for c in range(w.shape[1]):
         active = active or S[L.C_DLY, c] != 0.0 or S[L.C_DLY_XF, c] < 1.0
     for n in range(n0, n1):
-        wn = w[n]
         row = ring[wi]
-        for c in range(wn.shape[0]):
-            row[c] = wn[c]
+        for c in range(w.shape[1]):
+            row[c] = w[n, c]
         if active:
-            for c in range(wn.shape[0]):
+            for c in range(w.shape[1]):
                 d_cur = int(S[L.C_DLY, c])
                 xf = S[L.C_DLY_XF, c]
                 if d_cur == 0 and xf >= 1.0:
@@ -103,7 +101,7 @@ def delay_pass(S, ring, w, n0, n1, xf_step, ctl):
                         ri += n_ring
                     y = xf * y + (1.0 - xf) * float(ring[ri, c])
                     S[L.C_DLY_XF, c] = min(xf + xf_step, 1.0)
-                wn[c] = y
+                w[n, c] = y
         wi += 1
         if wi == n_ring:
             wi = 0
@@ -139,9 +137,8 @@ def filter_pair_pass(w, S, k0, z0, n0, n1, ramp):
 @njit(cache=True, nogil=True, error_model="numpy")
 def _svf2(w, a1, a2, a3, m0, m1, m2, ic1, ic2, b1, b2, b3, q0, q1, q2, jc1, jc2, n0, n1):
     for n in range(n0, n1):
-        wn = w[n]
-        for c in range(wn.shape[0]):
-            x = wn[c]
+        for c in range(w.shape[1]):
+            x = w[n, c]
             s1 = ic1[c]
             s2 = ic2[c]
             v3 = x - s2
@@ -157,14 +154,13 @@ def _svf2(w, a1, a2, a3, m0, m1, m2, ic1, ic2, b1, b2, b3, q0, q1, q2, jc1, jc2,
             v2 = s2 + b2[c] * s1 + b3[c] * v3
             jc1[c] = 2.0 * v1 - s1
             jc2[c] = 2.0 * v2 - s2
-            wn[c] = q0[c] * x + q1[c] * v1 + q2[c] * v2
+            w[n, c] = q0[c] * x + q1[c] * v1 + q2[c] * v2
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _svf_ramp(w, a1, a2, a3, m0, m1, m2, d1, d2, d3, e0, e1, e2, ic1, ic2, n0, n1):
     for n in range(n0, n1):
-        wn = w[n]
-        for c in range(wn.shape[0]):
+        for c in range(w.shape[1]):
             c1 = a1[c] + d1[c]
             c2 = a2[c] + d2[c]
             c3 = a3[c] + d3[c]
@@ -172,7 +168,7 @@ def _svf_ramp(w, a1, a2, a3, m0, m1, m2, d1, d2, d3, e0, e1, e2, ic1, ic2, n0, n
             k1 = m1[c] + e1[c]
             k2 = m2[c] + e2[c]
             a1[c], a2[c], a3[c], m0[c], m1[c], m2[c] = c1, c2, c3, k0, k1, k2
-            x = wn[c]
+            x = w[n, c]
             s1 = ic1[c]
             s2 = ic2[c]
             v3 = x - s2
@@ -180,15 +176,14 @@ def _svf_ramp(w, a1, a2, a3, m0, m1, m2, d1, d2, d3, e0, e1, e2, ic1, ic2, n0, n
             v2 = s2 + c2 * s1 + c3 * v3
             ic1[c] = 2.0 * v1 - s1
             ic2[c] = 2.0 * v2 - s2
-            wn[c] = k0 * x + k1 * v1 + k2 * v2
+            w[n, c] = k0 * x + k1 * v1 + k2 * v2
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _svf(w, a1, a2, a3, m0, m1, m2, ic1, ic2, n0, n1):
     for n in range(n0, n1):
-        wn = w[n]
-        for c in range(wn.shape[0]):
-            x = wn[c]
+        for c in range(w.shape[1]):
+            x = w[n, c]
             s1 = ic1[c]
             s2 = ic2[c]
             v3 = x - s2
@@ -196,7 +191,7 @@ def _svf(w, a1, a2, a3, m0, m1, m2, ic1, ic2, n0, n1):
             v2 = s2 + a2[c] * s1 + a3[c] * v3
             ic1[c] = 2.0 * v1 - s1
             ic2[c] = 2.0 * v2 - s2
-            wn[c] = m0[c] * x + m1[c] * v1 + m2[c] * v2
+            w[n, c] = m0[c] * x + m1[c] * v1 + m2[c] * v2
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -221,12 +216,10 @@ def crossfade_pass(w, dry, S, s_mix, n0, n1, a_switch):
     """``w = dry + m (w - dry)`` with ``m`` gliding to its target: a section switched in or out."""
     m, m_t = S[s_mix], S[s_mix + 1]
     for n in range(n0, n1):
-        wn = w[n]
-        dn = dry[n]
-        for c in range(wn.shape[0]):
+        for c in range(w.shape[1]):
             mc = m[c] + a_switch * (m_t[c] - m[c])
             m[c] = mc
-            wn[c] = dn[c] + mc * (wn[c] - dn[c])
+            w[n, c] = dry[n, c] + mc * (w[n, c] - dry[n, c])
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -246,9 +239,8 @@ def gate_pass(w, S, n0, n1, det):
 def _gate(w, lvl, dhc, since, opened, holdc, gain, thr_open, thr_close, floor, att, rel, hold_n,
           n0, n1, hold_min, hold_max, det_rel):
     for n in range(n0, n1):
-        wn = w[n]
-        for c in range(wn.shape[0]):
-            v = wn[c]
+        for c in range(w.shape[1]):
+            v = w[n, c]
             lv2, dhc[c], since[c] = peak_hold(abs(v), lvl[c], dhc[c], since[c], hold_min, hold_max,
                                               L.DET_REFRESH, det_rel)
             lvl[c] = lv2
@@ -262,7 +254,7 @@ def _gate(w, lvl, dhc, since, opened, holdc, gain, thr_open, thr_close, floor, a
             g = gain[c]
             g += (att[c] if target > g else rel[c]) * (target - g)
             gain[c] = g
-            wn[c] = v * g
+            w[n, c] = v * g
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -279,9 +271,8 @@ def comp_pass(w, S, n0, n1, det):
 def _comp(w, lvl, dhc, since, gr_s, m_comp, on, thr, slope, knee, inv2w, att, rel, makeup,
           n0, n1, hold_min, hold_max, det_rel):
     for n in range(n0, n1):
-        wn = w[n]
-        for c in range(wn.shape[0]):
-            v = wn[c]
+        for c in range(w.shape[1]):
+            v = w[n, c]
             lv2, dhc[c], since[c] = peak_hold(abs(v), lvl[c], dhc[c], since[c], hold_min, hold_max,
                                               L.DET_REFRESH, det_rel)
             lvl[c] = lv2
@@ -297,7 +288,7 @@ def _comp(w, lvl, dhc, since, gr_s, m_comp, on, thr, slope, knee, inv2w, att, re
             gr = want if abs(d) < 1e-6 else gr + (att[c] if d > 0.0 else rel[c]) * d
             gr_s[c] = gr
             m_comp[c] = max(m_comp[c], gr)
-            wn[c] = v * db_to_amp(makeup[c] - gr)
+            w[n, c] = v * db_to_amp(makeup[c] - gr)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -347,14 +338,13 @@ def _fader_pan(w, post, left, right, pan_l, pan_r, gf, gf_t, gm, gm_t, pl, pl_t,
                m_peak, m_sq, n0, n1, a_gain, keep_post, keep_pan):
     # post-fader signal and pan gains are kept only when aux sends need them
     for n in range(n0, n1):
-        wn = w[n]
-        for c in range(wn.shape[0]):
+        for c in range(w.shape[1]):
             f = gf[c] + a_gain * (gf_t[c] - gf[c])
             m = gm[c] + a_gain * (gm_t[c] - gm[c])
             lg = pl[c] + a_gain * (pl_t[c] - pl[c])
             rg = pr[c] + a_gain * (pr_t[c] - pr[c])
             gf[c], gm[c], pl[c], pr[c] = f, m, lg, rg
-            xf = wn[c] * f
+            xf = w[n, c] * f
             m_peak[c] = max(m_peak[c], abs(xf))
             m_sq[c] += xf * xf
             if keep_post:
@@ -369,11 +359,10 @@ def _fader_pan(w, post, left, right, pan_l, pan_r, gf, gf_t, gm, gm_t, pl, pl_t,
 @njit(cache=True, nogil=True, error_model="numpy")
 def _send(w, post, pan_l, pan_r, left, right, s_cur, s_t, s_pre, stereo, n0, n1, a_gain):
     for n in range(n0, n1):
-        wn = w[n]
-        for c in range(wn.shape[0]):
+        for c in range(w.shape[1]):
             s = s_cur[c] + a_gain * (s_t[c] - s_cur[c])
             s_cur[c] = s
-            v = (wn[c] if s_pre[c] >= 0.5 else post[n, c]) * s
+            v = (w[n, c] if s_pre[c] >= 0.5 else post[n, c]) * s
             left[n, c] = v * pan_l[n, c] if stereo else v
             right[n, c] = v * pan_r[n, c]
 
