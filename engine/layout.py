@@ -125,7 +125,8 @@ _bus_slots += ["eqq"] * 3
 _declare(_bus_slots, "B_RAMPING B_EQ_MIX B_EQ_MIX_T")
 _declare(_bus_slots, "B_C_LVL B_C_DHC B_C_SINCE B_C_LVL_SEEN B_C_WANT B_C_GR B_C_GAIN B_C_MAKEUP "
                      "B_C_ON B_C_THR B_C_RATIO B_C_KNEE B_C_ATT B_C_REL")
-_declare(_bus_slots, "B_GF B_GF_T B_L_CEIL B_L_CEIL_T B_L_ON B_L_REL B_L_MR B_L_SUM B_L_POS")
+_declare(_bus_slots, "B_GF B_GF_T B_L_CEIL B_L_CEIL_T B_L_ON B_L_REL B_L_MR B_L_SUM B_L_POS "
+                     "B_L_CALM")
 _declare(_bus_slots, "B_M_PEAK B_M_SQ B_M_COMP_GR B_M_LIM_GR B_M_N B_M_NONFINITE")
 N_BUS_STATE = len(_bus_slots)
 #: Per bus channel: 4 EQ biquads' z1 z2.

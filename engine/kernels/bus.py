@@ -92,6 +92,7 @@ def reset_bus_state(st, la_x, la_r, la_m, c0, nch) -> None:
     st[L.B_C_GAIN] = 1.0
     st[L.B_GF] = st[L.B_GF_T]
     st[L.B_L_MR] = 1.0
+    st[L.B_L_CALM] = 0.0
     n_la = la_r.shape[0]
     for i in range(n_la):
         la_r[i] = 1.0
@@ -138,10 +139,12 @@ def bus_segment(bus, c0, nch, st, bzs, la_x, la_r, la_m, out, n0, n1, k):
     gf, gf_t = st[L.B_GF], st[L.B_GF_T]
     ceil, ceil_t = st[L.B_L_CEIL], st[L.B_L_CEIL_T]
     l_on, l_rel, mr, msum = st[L.B_L_ON], st[L.B_L_REL], st[L.B_L_MR], st[L.B_L_SUM]
+    calm = st[L.B_L_CALM]
     pos = int(st[L.B_L_POS])
     m_peak, m_sq = st[L.B_M_PEAK], st[L.B_M_SQ]
     m_comp, m_lim = st[L.B_M_COMP_GR], st[L.B_M_LIM_GR]
     inv_la = 1.0 / n_la
+    lg_min = 1.0  # the meter converts the segment's deepest limiter gain to dB once
     for n in range(n0, n1):
         # linked detector: the loudest channel of the bus
         ax = 0.0
@@ -174,14 +177,17 @@ def bus_segment(bus, c0, nch, st, bzs, la_x, la_r, la_m, out, n0, n1, k):
             peak = max(peak, abs(v))
         need = ceil / peak if (l_on != 0.0 and peak > ceil) else 1.0
         la_r[pos] = need
+        # window minimum; while no sample in the window needed limiting it is 1
+        calm = calm + 1.0 if need >= 1.0 else 0.0
         m = need
-        for i in range(n_la):
-            m = min(m, la_r[i])
+        if calm < n_la:
+            for i in range(n_la):
+                m = min(m, la_r[i])
         mr = min(m, mr + l_rel * (1.0 - mr))
         msum += mr - la_m[pos]
         la_m[pos] = mr
         lg = msum * inv_la
-        m_lim = max(m_lim, -20.0 * math.log10(max(lg, 1e-9)))
+        lg_min = min(lg_min, lg)
         for c in range(nch):
             # the oldest sample in the ring, n_la - 1 samples late, is the one
             # every minimum in this average has seen
@@ -201,6 +207,8 @@ def bus_segment(bus, c0, nch, st, bzs, la_x, la_r, la_m, out, n0, n1, k):
     st[L.B_C_LVL], st[L.B_C_DHC], st[L.B_C_SINCE], st[L.B_C_LVL_SEEN] = c_lvl, c_dhc, c_since, c_seen
     st[L.B_C_WANT], st[L.B_C_GR], st[L.B_C_GAIN] = c_want, c_gr, c_gain
     st[L.B_GF], st[L.B_L_CEIL], st[L.B_L_MR], st[L.B_L_SUM], st[L.B_L_POS] = gf, ceil, mr, msum, pos
+    st[L.B_L_CALM] = calm
+    m_lim = max(m_lim, -20.0 * math.log10(max(lg_min, 1e-9)))
     st[L.B_M_PEAK], st[L.B_M_SQ], st[L.B_M_COMP_GR], st[L.B_M_LIM_GR] = m_peak, m_sq, m_comp, m_lim
     st[L.B_M_N] += n1 - n0
     if not math.isfinite(c_lvl + c_gr + c_gain + gf + mr + msum):

@@ -315,9 +315,18 @@ def mix_pass(w, S, send_st, bus_first, bus_nch, bus, scratch, n0, n1, a_gain, of
     stereo_aux = False
     for b in range(1, n_bus):
         stereo_aux = stereo_aux or bus_nch[b] == 2
-    _fader_pan(w, post, left, right, pan_l, pan_r, S[L.C_GF], S[L.C_GF_T], S[L.C_MAIN],
-               S[L.C_MAIN_T], S[L.C_PL], S[L.C_PL_T], S[L.C_PR], S[L.C_PR_T],
-               S[L.C_M_OUT_PEAK], S[L.C_M_OUT_SQ], n0, n1, a_gain, n_bus > 1, stereo_aux)
+    settled = True
+    for s in (L.C_GF, L.C_MAIN, L.C_PL, L.C_PR):
+        for c in range(S.shape[1]):
+            settled = settled and S[s, c] == S[s + 1, c]
+    if settled:  # no gain is moving: constants per channel, no smoothing state
+        _fader_pan_static(w, post, left, right, pan_l, pan_r, S[L.C_GF], S[L.C_MAIN], S[L.C_PL],
+                          S[L.C_PR], S[L.C_M_OUT_PEAK], S[L.C_M_OUT_SQ], n0, n1, n_bus > 1,
+                          stereo_aux)
+    else:
+        _fader_pan(w, post, left, right, pan_l, pan_r, S[L.C_GF], S[L.C_GF_T], S[L.C_MAIN],
+                   S[L.C_MAIN_T], S[L.C_PL], S[L.C_PL_T], S[L.C_PR], S[L.C_PR_T],
+                   S[L.C_M_OUT_PEAK], S[L.C_M_OUT_SQ], n0, n1, a_gain, n_bus > 1, stereo_aux)
     _sum_channels(left, bus[0], n0, n1, off)
     _sum_channels(right, bus[1], n0, n1, off)
     for b in range(1, n_bus):
@@ -354,6 +363,24 @@ def _fader_pan(w, post, left, right, pan_l, pan_r, gf, gf_t, gm, gm_t, pl, pl_t,
                 pan_r[n, c] = rg
             left[n, c] = xf * m * lg
             right[n, c] = xf * m * rg
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _fader_pan_static(w, post, left, right, pan_l, pan_r, gf, gm, pl, pr, m_peak, m_sq, n0, n1,
+                      keep_post, keep_pan):
+    for n in range(n0, n1):
+        for c in range(w.shape[1]):
+            xf = w[n, c] * gf[c]
+            m_peak[c] = max(m_peak[c], abs(xf))
+            m_sq[c] += xf * xf
+            if keep_post:
+                post[n, c] = xf
+            if keep_pan:
+                pan_l[n, c] = pl[c]
+                pan_r[n, c] = pr[c]
+            xm = xf * gm[c]
+            left[n, c] = xm * pl[c]
+            right[n, c] = xm * pr[c]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
