@@ -160,6 +160,8 @@ def render(inputs: list[Path], output: Path, scene: Path | None = None, block: i
         raise RenderError(f"--block {block}: expected 1..8192 frames")
     if not output.parent.exists():
         raise RenderError(f"{output.parent}: output folder does not exist")
+    if telemetry is not None and not telemetry.parent.exists():
+        raise RenderError(f"{telemetry.parent}: telemetry folder does not exist")
     if output.suffix.lower() not in (".wav", ".flac"):
         raise RenderError(f"{output}: the output must be .wav or .flac")
     pairs = parse_set(overrides or [])
