@@ -87,29 +87,45 @@ def _subtype(path: Path) -> str:
     return "PCM_24" if path.suffix.lower() == ".flac" else "FLOAT"
 
 
-class _AtomicWriter:
-    """A SoundFile written next to its target and renamed into place on success."""
+class _Atomic:
+    """A file written beside its target and renamed into place only on success,
+    so an existing target is never half-overwritten."""
 
-    def __init__(self, target: Path, channels: int, rate: int) -> None:
+    def __init__(self, target: Path) -> None:
         self.target = target
-        suffix = target.suffix or ".wav"
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=suffix, dir=target.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix or ".tmp",
+                                   dir=target.parent)
         os.close(fd)
         self.tmp = Path(tmp)
-        fmt = "FLAC" if suffix.lower() == ".flac" else "WAV"
-        self.file = sf.SoundFile(tmp, "w", samplerate=rate, channels=channels,
-                                 format=fmt, subtype=_subtype(target))
-
-    def write(self, block: np.ndarray) -> None:
-        self.file.write(block.T)
+        self.file = None
 
     def commit(self) -> None:
         self.file.close()
         os.replace(self.tmp, self.target)
 
     def abort(self) -> None:
-        self.file.close()
+        if self.file is not None:
+            self.file.close()
         self.tmp.unlink(missing_ok=True)
+
+
+class _AtomicAudio(_Atomic):
+    def __init__(self, target: Path, channels: int, rate: int) -> None:
+        super().__init__(target)
+        fmt = "FLAC" if target.suffix.lower() == ".flac" else "WAV"
+        self.file = sf.SoundFile(str(self.tmp), "w", samplerate=rate, channels=channels,
+                                 format=fmt, subtype=_subtype(target))
+
+    def write(self, block: np.ndarray) -> None:
+        self.file.write(block.T)
+
+
+class _AtomicCsv(_Atomic):
+    def __init__(self, target: Path, header: list[str]) -> None:
+        super().__init__(target)
+        self.file = open(self.tmp, "w", newline="", encoding="utf-8")  # noqa: SIM115
+        self.writer = csv.writer(self.file)
+        self.writer.writerow(header)
 
 
 def build_engine(scene_path: Path | None, n_file_channels: int, rate: int,
@@ -164,29 +180,35 @@ def render(inputs: list[Path], output: Path, scene: Path | None = None, block: i
         raise RenderError(f"{telemetry.parent}: telemetry folder does not exist")
     if output.suffix.lower() not in (".wav", ".flac"):
         raise RenderError(f"{output}: the output must be .wav or .flac")
+    if stems is not None and stems.exists() and not stems.is_dir():
+        raise RenderError(f"--stems {stems}: exists and is not a folder")
     pairs = parse_set(overrides or [])
     files = _open_inputs(inputs)
-    writers: list[_AtomicWriter] = []
-    tele_file = None
+    writers: list[_Atomic] = []
     try:
         rate = files[0].samplerate
         n_ch_files = sum(f.channels for f in files)
         engine = build_engine(scene, n_ch_files, rate, block, pairs)
         total = max(f.frames for f in files)
         main = engine.bus_rows("main")
-        writers.append(_AtomicWriter(output, main.stop - main.start, rate))
+        audio = [_AtomicAudio(output, main.stop - main.start, rate)]
+        writers.append(audio[0])
         stem_rows = []
         if stems is not None:
-            stems.mkdir(parents=True, exist_ok=True)
+            try:
+                stems.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise RenderError(f"--stems {stems}: cannot create the folder ({exc.strerror})") from None
             for bus in engine.scene.buses:
                 rows = engine.bus_rows(bus.name)
                 stem_rows.append(rows)
-                writers.append(_AtomicWriter(stems / f"{bus.name}.wav", rows.stop - rows.start, rate))
+                audio.append(_AtomicAudio(stems / f"{bus.name}.wav", rows.stop - rows.start, rate))
+                writers.append(audio[-1])
         tele_writer = None
         if telemetry is not None:
-            tele_file = open(telemetry, "w", newline="", encoding="utf-8")  # noqa: SIM115
-            tele_writer = csv.writer(tele_file)
-            tele_writer.writerow(["time_s", "ch", "name", *CHANNEL_TELEMETRY])
+            tele = _AtomicCsv(telemetry, ["time_s", "ch", "name", *CHANNEL_TELEMETRY])
+            writers.append(tele)
+            tele_writer = tele.writer
         period = max(int(round(TELEMETRY_PERIOD_S * rate)), 1)
         names = [c.name for c in engine.scene.channels]
         host = engine.scene.block_size
@@ -201,8 +223,8 @@ def render(inputs: list[Path], output: Path, scene: Path | None = None, block: i
         while clock < total + latency:
             chunk = min(READ_FRAMES, total + latency - clock)
             row = 0
-            for f in files:
-                got = f.read(chunk, dtype="float32", always_2d=True) if clock < total else np.zeros((0, f.channels), np.float32)
+            for path, f in zip(inputs, files):
+                got = _read(path, f, chunk) if clock < total else np.zeros((0, f.channels), np.float32)
                 buf[row:row + f.channels, :len(got)] = got.T
                 buf[row:row + f.channels, len(got):chunk] = 0.0
                 row += f.channels
@@ -227,8 +249,8 @@ def render(inputs: list[Path], output: Path, scene: Path | None = None, block: i
             skip = max(0, min(chunk, latency - clock))
             keep = min(chunk - skip, total - written)
             if keep > 0:
-                writers[0].write(out[main, skip:skip + keep])
-                for w, rows in zip(writers[1:], stem_rows):
+                audio[0].write(out[main, skip:skip + keep])
+                for w, rows in zip(audio[1:], stem_rows):
                     w.write(out[rows, skip:skip + keep])
                 written += keep
             clock += chunk
@@ -245,8 +267,15 @@ def render(inputs: list[Path], output: Path, scene: Path | None = None, block: i
             w.abort()
         for f in files:
             f.close()
-        if tele_file is not None:
-            tele_file.close()
+
+
+def _read(path: Path, f: sf.SoundFile, frames: int) -> np.ndarray:
+    """The next ``frames`` of an input; a decoding failure is a RenderError."""
+    try:
+        return f.read(frames, dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError) as exc:
+        raise RenderError(f"{path}: cannot decode past frame {f.tell()} ({exc}); "
+                          "the file is damaged or truncated") from None
 
 
 def _progress(total: int, rate: int, show: bool):

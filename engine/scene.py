@@ -148,14 +148,24 @@ class _Validator:
             self.error("ch", ch_tables, "expected tables [ch.1], [ch.2], ...")
             ch_tables = {}
         numbers: dict[int, dict[str, Any]] = {}
+        spelled: dict[int, str] = {}
         for key, table in ch_tables.items():
             if not key.isdigit() or not 1 <= int(key) <= MAX_CHANNELS:
                 self.errors.append(f"ch.{key}: channels are numbered 1..{MAX_CHANNELS}")
             elif not isinstance(table, dict):
                 self.error(f"ch.{key}", table, "expected a table")
+            elif int(key) in numbers:
+                self.errors.append(f"ch.{key}: the same channel as ch.{spelled[int(key)]}; "
+                                   "give each channel one table")
             else:
                 numbers[int(key)] = table
-        n_ch = data.get("channels", max(numbers, default=0))
+                spelled[int(key)] = key
+        if "channels" not in data and not numbers:
+            self.errors.append("channels: a scene needs at least one channel "
+                               "(set channels = N or add a [ch.1] table)")
+            n_ch = 1
+        else:
+            n_ch = data.get("channels", max(numbers, default=0))
         if not _is_int(n_ch) or not 1 <= n_ch <= MAX_CHANNELS:
             self.error("channels", n_ch, f"expected an integer in [1, {MAX_CHANNELS}]")
             n_ch = max(numbers, default=1)
@@ -179,7 +189,7 @@ class _Validator:
                 self.errors.append(f"bus.{name}: a bus name uses letters, digits and _ only")
                 continue
             nch = table.get("channels", 2)
-            if nch not in (1, 2) or isinstance(nch, bool):
+            if not _is_int(nch) or nch not in (1, 2):
                 self.error(f"bus.{name}.channels", nch, "expected 1 (mono) or 2 (stereo)")
                 nch = 2
             buses.append(BusInfo(name, nch))

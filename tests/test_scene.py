@@ -416,3 +416,19 @@ def test_normalized_known_points() -> None:
     assert specs["pan"].to_normalized(0.0) == pytest.approx(0.5, abs=1e-9)
     assert specs["fader_db"].from_normalized(1.5) == specs["fader_db"].hi  # clamped
     assert specs["fader_db"].from_normalized(-0.5) == specs["fader_db"].lo
+
+
+# -- scene shapes that used to slip through -----------------------------------------------------
+@pytest.mark.parametrize("data, needle", [
+    # no channels at all: say what is missing, not "channels = 0"
+    ({}, "a scene needs at least one channel"),
+    # [ch.01] and [ch.1] are one channel: refuse rather than silently merge
+    ({"ch": {"01": {"fader_db": -3.0}, "1": {"fader_db": -6.0}}}, "the same channel as ch.01"),
+    # a bus's channel count is a whole number
+    ({"channels": 1, "bus": {"mon": {"channels": 1.0}}}, "bus.mon.channels = 1.0"),
+])
+def test_scene_shape_errors(data, needle) -> None:
+    with pytest.raises(SceneError) as info:
+        Scene.from_dict(data)
+    assert len(info.value.errors) == 1
+    assert needle in info.value.errors[0]
