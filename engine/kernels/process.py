@@ -40,8 +40,11 @@ def _tick(par, ch_st, send_st, bus_st, ring_len, fs, fresh, span):
         st = ch_st[:, ch]
         channel_tick(p, st, fs, ring_len, fresh, span)
         _snap(st, _CH_SNAP)
-        if abs(st[L.C_G_GAIN] - st[L.C_G_FLOOR]) <= L.SNAP and st[L.C_G_OPEN] == 0.0:
-            st[L.C_G_GAIN] = st[L.C_G_FLOOR]
+        # the gate's gain snaps much closer than other gains: it multiplies
+        # full-level signal, and a snap moves its output by the gap (-180 dB here)
+        g_target = 1.0 if st[L.C_G_OPEN] != 0.0 else st[L.C_G_FLOOR]
+        if abs(st[L.C_G_GAIN] - g_target) <= 1e-9:
+            st[L.C_G_GAIN] = g_target
     base = n_ch * N_CH_PARAMS
     for b in range(n_bus):
         bus_tick(par[base + b * N_BUS_PARAMS:base + (b + 1) * N_BUS_PARAMS], bus_st[b], fs, fresh, span)

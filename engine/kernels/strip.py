@@ -201,14 +201,43 @@ def copy_pass(w, dry, n0, n1):
             dry[n, c] = w[n, c]
 
 
+SECTION_OUT, SECTION_IN, SECTION_MOVING = 0, 1, 2
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
-def section_engaged(S, s_mix) -> bool:
-    """False when every channel has this section fully in (mix settled at 1):
-    then its dry copy and crossfade can be skipped."""
+def section_state(S, s_mix) -> int:
+    """SECTION_IN when every channel has this section fully in (no dry copy or
+    crossfade needed), SECTION_OUT when every channel has it fully out (its
+    filters need not run: they restart from their last state, under the
+    switch's crossfade, when switched in), else SECTION_MOVING."""
+    all_in = True
+    all_out = True
     for c in range(S.shape[1]):
-        if S[s_mix, c] != 1.0 or S[s_mix + 1, c] != 1.0:
-            return True
-    return False
+        m, t = S[s_mix, c], S[s_mix + 1, c]
+        all_in = all_in and m == 1.0 and t == 1.0
+        all_out = all_out and m == 0.0 and t == 0.0
+    if all_in:
+        return SECTION_IN
+    return SECTION_OUT if all_out else SECTION_MOVING
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def gate_idle(S) -> bool:
+    """True when every channel's gate is off and its gain has settled at unity."""
+    for c in range(S.shape[1]):
+        if S[L.C_G_FLOOR, c] != 1.0 or S[L.C_G_GAIN, c] != 1.0:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def comp_idle(S) -> bool:
+    """True when every channel's compressor is off with no reduction and no
+    make-up left (its gain is exactly unity)."""
+    for c in range(S.shape[1]):
+        if S[L.C_C_ON, c] != 0.0 or S[L.C_C_GR, c] != 0.0 or S[L.C_C_MAKEUP, c] != 0.0:
+            return False
+    return True
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -469,21 +498,27 @@ def strip_passes(inp, ch_in, S, ring, w, dry, m, k, ctl, off):
         ramp = ramp or S[L.C_FRAMP, c] != 0.0
     input_pass(inp, ch_in, S, w, n0, n1, a_gain, off)
     delay_pass(S, ring, w, n0, n1, xf_step, ctl)
-    xfade = section_engaged(S, L.C_HPF_MIX)
-    if xfade:
+    # sections switched out everywhere, or idle, are skipped (click-free: a
+    # section only stops once its crossfade or gain has settled)
+    hpf = section_state(S, L.C_HPF_MIX)
+    if hpf == SECTION_MOVING:
         copy_pass(w, dry, n0, n1)
-    filter_pair_pass(w, S, L.C_BQ, L.C_Z, n0, n1, ramp)
-    if xfade:
+    if hpf != SECTION_OUT:
+        filter_pair_pass(w, S, L.C_BQ, L.C_Z, n0, n1, ramp)
+    if hpf == SECTION_MOVING:
         crossfade_pass(w, dry, S, L.C_HPF_MIX, n0, n1, a_switch)
-    gate_pass(w, S, n0, n1, det)
-    xfade = section_engaged(S, L.C_EQ_MIX)
-    if xfade:
+    if not gate_idle(S):
+        gate_pass(w, S, n0, n1, det)
+    eq = section_state(S, L.C_EQ_MIX)
+    if eq == SECTION_MOVING:
         copy_pass(w, dry, n0, n1)
-    filter_pair_pass(w, S, L.C_BQ + 2 * N_COEF, L.C_Z + 4, n0, n1, ramp)
-    filter_pair_pass(w, S, L.C_BQ + 4 * N_COEF, L.C_Z + 8, n0, n1, ramp)
-    if xfade:
+    if eq != SECTION_OUT:
+        filter_pair_pass(w, S, L.C_BQ + 2 * N_COEF, L.C_Z + 4, n0, n1, ramp)
+        filter_pair_pass(w, S, L.C_BQ + 4 * N_COEF, L.C_Z + 8, n0, n1, ramp)
+    if eq == SECTION_MOVING:
         crossfade_pass(w, dry, S, L.C_EQ_MIX, n0, n1, a_switch)
-    comp_pass(w, S, n0, n1, det)
+    if not comp_idle(S):
+        comp_pass(w, S, n0, n1, det)
     guard_pass(w, S, n0, n1)
     for c in range(w.shape[1]):
         S[L.C_M_GATE_GR, c] = max(S[L.C_M_GATE_GR, c], -amp_to_db(max(S[L.C_G_GAIN, c], 1e-9)))
