@@ -26,7 +26,7 @@ from numba import njit
 from .. import layout as L
 from .fastmath import amp_to_db, db_to_amp
 from .dynamics import peak_hold
-from .filters import N_COEF
+from .filters import N_COEF, tick
 
 #: Inputs beyond +80 dBFS are treated as corrupt, like NaN and Inf: replaced by 0.
 INPUT_LIMIT = 1.0e4
@@ -138,23 +138,8 @@ def filter_pair_pass(w, S, k0, z0, n0, n1, ramp):
 def _svf2(w, a1, a2, a3, m0, m1, m2, ic1, ic2, b1, b2, b3, q0, q1, q2, jc1, jc2, n0, n1):
     for n in range(n0, n1):
         for c in range(w.shape[1]):
-            x = w[n, c]
-            s1 = ic1[c]
-            s2 = ic2[c]
-            v3 = x - s2
-            v1 = a1[c] * s1 + a2[c] * v3
-            v2 = s2 + a2[c] * s1 + a3[c] * v3
-            ic1[c] = 2.0 * v1 - s1
-            ic2[c] = 2.0 * v2 - s2
-            x = m0[c] * x + m1[c] * v1 + m2[c] * v2
-            s1 = jc1[c]
-            s2 = jc2[c]
-            v3 = x - s2
-            v1 = b1[c] * s1 + b2[c] * v3
-            v2 = s2 + b2[c] * s1 + b3[c] * v3
-            jc1[c] = 2.0 * v1 - s1
-            jc2[c] = 2.0 * v2 - s2
-            w[n, c] = q0[c] * x + q1[c] * v1 + q2[c] * v2
+            x, ic1[c], ic2[c] = tick(w[n, c], a1[c], a2[c], a3[c], m0[c], m1[c], m2[c], ic1[c], ic2[c])
+            w[n, c], jc1[c], jc2[c] = tick(x, b1[c], b2[c], b3[c], q0[c], q1[c], q2[c], jc1[c], jc2[c])
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -168,30 +153,14 @@ def _svf_ramp(w, a1, a2, a3, m0, m1, m2, d1, d2, d3, e0, e1, e2, ic1, ic2, n0, n
             k1 = m1[c] + e1[c]
             k2 = m2[c] + e2[c]
             a1[c], a2[c], a3[c], m0[c], m1[c], m2[c] = c1, c2, c3, k0, k1, k2
-            x = w[n, c]
-            s1 = ic1[c]
-            s2 = ic2[c]
-            v3 = x - s2
-            v1 = c1 * s1 + c2 * v3
-            v2 = s2 + c2 * s1 + c3 * v3
-            ic1[c] = 2.0 * v1 - s1
-            ic2[c] = 2.0 * v2 - s2
-            w[n, c] = k0 * x + k1 * v1 + k2 * v2
+            w[n, c], ic1[c], ic2[c] = tick(w[n, c], c1, c2, c3, k0, k1, k2, ic1[c], ic2[c])
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _svf(w, a1, a2, a3, m0, m1, m2, ic1, ic2, n0, n1):
     for n in range(n0, n1):
         for c in range(w.shape[1]):
-            x = w[n, c]
-            s1 = ic1[c]
-            s2 = ic2[c]
-            v3 = x - s2
-            v1 = a1[c] * s1 + a2[c] * v3
-            v2 = s2 + a2[c] * s1 + a3[c] * v3
-            ic1[c] = 2.0 * v1 - s1
-            ic2[c] = 2.0 * v2 - s2
-            w[n, c] = m0[c] * x + m1[c] * v1 + m2[c] * v2
+            w[n, c], ic1[c], ic2[c] = tick(w[n, c], a1[c], a2[c], a3[c], m0[c], m1[c], m2[c], ic1[c], ic2[c])
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
