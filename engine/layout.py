@@ -90,8 +90,8 @@ _declare(_ch_slots, "C_RAMPING")
 _declare(_ch_slots, "C_HPF_MIX C_HPF_MIX_T C_EQ_MIX C_EQ_MIX_T")
 # input gain (trim * polarity), current and target
 _declare(_ch_slots, "C_GIN C_GIN_T")
-# delay: current tap, old tap, crossfade position 0..1, write index
-_declare(_ch_slots, "C_DLY C_DLY_OLD C_DLY_XF C_DLY_W")
+# delay: current tap, old tap, crossfade position 0..1, samples of history written
+_declare(_ch_slots, "C_DLY C_DLY_OLD C_DLY_XF C_DLY_LIVE")
 # gate: detector level and hold counter, open flag, hold counter, gain,
 # derived constants
 _declare(_ch_slots, "C_G_LVL C_G_DHC C_G_SINCE C_G_OPEN C_G_HOLDC C_G_GAIN "

@@ -136,6 +136,8 @@ def bus_segment(bus, c0, nch, st, bzs, la_x, la_r, la_m, out, n0, n1, k):
     c_on, c_thr, c_ratio, c_knee = st[L.B_C_ON], st[L.B_C_THR], st[L.B_C_RATIO], st[L.B_C_KNEE]
     c_att, c_rel, c_mk = st[L.B_C_ATT], st[L.B_C_REL], st[L.B_C_MAKEUP]
     c_gain = db_to_amp(c_mk - c_gr)
+    # an idle compressor (off, nothing left to release, no make-up) is unity
+    comp_live = c_on != 0.0 or c_gr != 0.0 or c_mk != 0.0
     gf, gf_t = st[L.B_GF], st[L.B_GF_T]
     ceil, ceil_t = st[L.B_L_CEIL], st[L.B_L_CEIL_T]
     l_on, l_rel, mr, msum = st[L.B_L_ON], st[L.B_L_REL], st[L.B_L_MR], st[L.B_L_SUM]
@@ -146,23 +148,24 @@ def bus_segment(bus, c0, nch, st, bzs, la_x, la_r, la_m, out, n0, n1, k):
     inv_la = 1.0 / n_la
     lg_min = 1.0  # the meter converts the segment's deepest limiter gain to dB once
     for n in range(n0, n1):
-        # linked detector: the loudest channel of the bus
-        ax = 0.0
-        for c in range(nch):
-            ax = max(ax, abs(float(bus[c0 + c, n])))
-        c_lvl, c_dhc, c_since = peak_hold(ax, c_lvl, c_dhc, c_since, hold_min, hold_max,
-                                          L.DET_REFRESH, det_rel)
-        if c_lvl != c_seen:
-            c_seen = c_lvl
-            c_want = comp_curve(c_lvl, c_thr, c_ratio, c_knee) if c_on != 0.0 else 0.0
-        d = c_want - c_gr
-        if d != 0.0:
-            if abs(d) < 1e-6:
-                c_gr = c_want
-            else:
-                c_gr += (c_att if d > 0.0 else c_rel) * d
-            c_gain = db_to_amp(c_mk - c_gr)
-        m_comp = max(m_comp, c_gr)
+        if comp_live:
+            # linked detector: the loudest channel of the bus
+            ax = 0.0
+            for c in range(nch):
+                ax = max(ax, abs(float(bus[c0 + c, n])))
+            c_lvl, c_dhc, c_since = peak_hold(ax, c_lvl, c_dhc, c_since, hold_min, hold_max,
+                                              L.DET_REFRESH, det_rel)
+            if c_lvl != c_seen:
+                c_seen = c_lvl
+                c_want = comp_curve(c_lvl, c_thr, c_ratio, c_knee) if c_on != 0.0 else 0.0
+            d = c_want - c_gr
+            if d != 0.0:
+                if abs(d) < 1e-6:
+                    c_gr = c_want
+                else:
+                    c_gr += (c_att if d > 0.0 else c_rel) * d
+                c_gain = db_to_amp(c_mk - c_gr)
+            m_comp = max(m_comp, c_gr)
         gf += a_gain * (gf_t - gf)
         ceil += a_gain * (ceil_t - ceil)
         g = c_gain * gf

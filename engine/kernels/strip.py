@@ -73,39 +73,55 @@ def _input(inp, ch_in, gin, gin_t, m_peak, m_sq, m_bad, w, n0, n1, a_gain, off):
 def delay_pass(S, ring, w, n0, n1, xf_step, ctl):
     """Alignment delay; a changed delay crossfades from the old tap to the new.
 
-    Every channel writes the ring row of the shared write index (one
-    contiguous copy per sample); only channels with a delay read taps.
+    The ring is (samples, channels) with one shared write index. Only channels
+    with a delay (or a crossfade running) write it; ``C_DLY_LIVE`` counts the
+    history a channel has written since it last had none, so a tap reaching
+    further back reads silence (as a fresh delay line would), and a crossfade
+    to a new tap waits until that tap holds real signal.
     """
     n_ring = ring.shape[0]
     wi = ctl[L.CTL_DLY_W]
     active = False
     for c in range(w.shape[1]):
-        active = active or S[L.C_DLY, c] != 0.0 or S[L.C_DLY_XF, c] < 1.0
-    for n in range(n0, n1):
-        row = ring[wi]
-        for c in range(w.shape[1]):
-            row[c] = w[n, c]
-        if active:
+        if S[L.C_DLY, c] != 0.0 or S[L.C_DLY_XF, c] < 1.0:
+            active = True
+        else:
+            S[L.C_DLY_LIVE, c] = 0.0
+    if active:
+        for n in range(n0, n1):
+            ri0 = wi
             for c in range(w.shape[1]):
                 d_cur = int(S[L.C_DLY, c])
                 xf = S[L.C_DLY_XF, c]
                 if d_cur == 0 and xf >= 1.0:
                     continue
-                ri = wi - d_cur
-                if ri < 0:
-                    ri += n_ring
-                y = float(ring[ri, c])
+                ring[wi, c] = w[n, c]
+                live = min(S[L.C_DLY_LIVE, c] + 1.0, float(n_ring))
+                S[L.C_DLY_LIVE, c] = live
+                y = _tap(ring, ri0, d_cur, c, live, n_ring)
                 if xf < 1.0:
-                    ri = wi - int(S[L.C_DLY_OLD, c])
-                    if ri < 0:
-                        ri += n_ring
-                    y = xf * y + (1.0 - xf) * float(ring[ri, c])
-                    S[L.C_DLY_XF, c] = min(xf + xf_step, 1.0)
+                    old = _tap(ring, ri0, int(S[L.C_DLY_OLD, c]), c, live, n_ring)
+                    y = xf * y + (1.0 - xf) * old
+                    if live > d_cur:
+                        S[L.C_DLY_XF, c] = min(xf + xf_step, 1.0)
                 w[n, c] = y
-        wi += 1
-        if wi == n_ring:
-            wi = 0
+            wi += 1
+            if wi == n_ring:
+                wi = 0
+    else:
+        wi = (wi + n1 - n0) % n_ring
     ctl[L.CTL_DLY_W] = wi
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _tap(ring, wi, d, c, live, n_ring):
+    """The sample written ``d`` samples before index ``wi``; silence before the history."""
+    if live <= d:
+        return 0.0
+    ri = wi - d
+    if ri < 0:
+        ri += n_ring
+    return float(ring[ri, c])
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
