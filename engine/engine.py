@@ -25,7 +25,8 @@ from .plan import Plan
 from .scene import Scene
 
 #: Telemetry values per channel, in the order of ``Engine.telemetry()``.
-CHANNEL_TELEMETRY = ("in_peak_db", "in_rms_db", "out_rms_db", "gate_gr_db", "comp_gr_db")
+CHANNEL_TELEMETRY = ("in_peak_db", "in_rms_db", "out_rms_db", "gate_gr_db", "comp_gr_db",
+                     "automix_gain_db", "talking")
 BUS_TELEMETRY = ("peak_db", "rms_db", "comp_gr_db", "limiter_gr_db")
 FLOOR_DB = -120.0
 
@@ -156,6 +157,12 @@ class Engine:
             yield path, spec, spec.display(self.plan.par[index])
 
     # -- meters ------------------------------------------------------------------
+    def _effective_nom(self) -> np.ndarray:
+        cs = self.plan.ch_st
+        grp = cs[L.C_AM_GRP]
+        gains = cs[L.C_AM_G]
+        return np.array([_nom(gains[grp == g]) for g in range(self.plan.am_st.shape[0])])
+
     def telemetry(self) -> dict[str, np.ndarray]:
         """Meters since the previous call (read and reset), in dB.
 
@@ -164,8 +171,11 @@ class Engine:
         dict
             Per channel (arrays of length n_channels): ``in_peak_db``,
             ``in_rms_db``, ``out_rms_db`` (post-fader), ``gate_gr_db`` and
-            ``comp_gr_db`` (largest reduction, >= 0), ``nonfinite`` (bad
-            samples dropped). Per bus, keys prefixed ``bus_``.
+            ``comp_gr_db`` (largest reduction, >= 0), ``automix_gain_db``
+            (mean power gain of the automixer), ``talking`` (1 when the
+            channel held more than its group's talk threshold for most of the
+            period), ``nonfinite`` (bad samples dropped). Per bus, keys
+            prefixed ``bus_``; per automix group, ``automix_nom``.
         """
         cs = self.plan.ch_st
         bs = self.plan.bus_st
@@ -177,14 +187,25 @@ class Engine:
             "out_rms_db": _db(np.sqrt(cs[L.C_M_OUT_SQ] / n)),
             "gate_gr_db": cs[L.C_M_GATE_GR].copy(),
             "comp_gr_db": cs[L.C_M_COMP_GR].copy(),
+            # mean power gain of the automixer over the period (0 dB outside a group)
+            "automix_gain_db": np.maximum(10.0 * np.log10(np.maximum(cs[L.C_M_AM_G2] / n, 1e-30)),
+                                          FLOOR_DB),
+            "talking": (cs[L.C_M_AM_TALK] >= 0.5 * n).astype(np.float64),
             "nonfinite": cs[L.C_M_NONFINITE].copy(),
             "bus_peak_db": _db(bs[:, L.B_M_PEAK]),
             "bus_rms_db": _db(np.sqrt(bs[:, L.B_M_SQ] / nb)),
             "bus_comp_gr_db": bs[:, L.B_M_COMP_GR].copy(),
             "bus_limiter_gr_db": bs[:, L.B_M_LIM_GR].copy(),
+            "automix_nom": self._effective_nom(),
         }
         self.plan.request_meter_reset()
         return t
+
+
+def _nom(shares: np.ndarray) -> float:
+    """Effective number of open mics, (sum g)^2 / sum g^2: N for N equal gains, 1 for one."""
+    s2 = float(np.sum(shares * shares))
+    return float(np.sum(shares)) ** 2 / s2 if s2 > 0 else 0.0
 
 
 def db(x: float) -> float:

@@ -102,9 +102,14 @@ _declare(_ch_slots, "C_C_LVL C_C_DHC C_C_SINCE C_C_GR C_C_MAKEUP "
                     "C_C_ON C_C_THR C_C_RATIO C_C_KNEE C_C_ATT C_C_REL C_C_SLOPE C_C_INV2W")
 # fader * mute, main assign, pan L, pan R: current and target
 _declare(_ch_slots, "C_GF C_GF_T C_MAIN C_MAIN_T C_PL C_PL_T C_PR C_PR_T")
+# automix: weight (linear), group index (-1 none), auto and manual fractions of
+# the mode crossfade with their targets and step, detector power, its group's
+# control power, share, applied gain, and the group's coefficients per channel
+_declare(_ch_slots, "C_AM_W C_AM_GRP C_AM_FA C_AM_FA_T C_AM_FM C_AM_FM_T C_AM_FSTEP C_AM_P "
+                    "C_AM_GP C_AM_SHARE C_AM_G C_AM_ATT C_AM_REL C_AM_SM C_AM_SLOPE C_AM_TALK")
 # meters since the last read-and-reset
 _declare(_ch_slots, "C_M_IN_PEAK C_M_IN_SQ C_M_OUT_PEAK C_M_OUT_SQ C_M_GATE_GR C_M_COMP_GR "
-                    "C_M_N C_M_NONFINITE")
+                    "C_M_N C_M_AM_G2 C_M_AM_TALK C_M_NONFINITE")
 N_CH_STATE = len(_ch_slots)
 N_CH_METERS = C_M_NONFINITE - C_M_IN_PEAK + 1  # noqa: F821
 
@@ -129,5 +134,14 @@ _declare(_bus_slots, "B_GF B_GF_T B_L_CEIL B_L_CEIL_T B_L_ON B_L_REL B_L_MR B_L_
                      "B_L_CALM")
 _declare(_bus_slots, "B_M_PEAK B_M_SQ B_M_COMP_GR B_M_LIM_GR B_M_N B_M_NONFINITE")
 N_BUS_STATE = len(_bus_slots)
-#: Per bus channel: 4 EQ biquads' z1 z2.
+#: Per bus channel: 4 EQ sections' integrator states.
 N_BUS_CHAN_STATE = 8
+
+# --- automix group state (one row per group) -------------------------------
+AM_PS = 0        # detector power of the group's control signal
+AM_ATT = 1       # detector attack coefficient
+AM_REL = 2       # detector release coefficient
+AM_INCOH = 3     # 1: control power = sum of member powers
+AM_ACTIVE = 4    # group on and has members
+AM_NOM = 5       # effective number of open mics (telemetry), (sum g)^2 / sum g^2
+N_AM_STATE = 8

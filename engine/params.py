@@ -21,6 +21,11 @@ OFF_DB = -90.0
 
 N_EQ_BANDS = 4
 EQ_TYPES = ("peak", "low_shelf", "high_shelf", "notch", "low_pass", "high_pass")
+#: Automix groups: each is an independent automixer (rooms, or L/C/R stems).
+N_AUTOMIX_GROUPS = 4
+AUTOMIX_GROUPS = ("none",) + tuple(str(g) for g in range(1, N_AUTOMIX_GROUPS + 1))
+AUTOMIX_MODES = ("auto", "manual", "mute")
+AUTOMIX_SUMS = ("coherent", "incoherent")
 HPF_SLOPES = (12, 24)
 
 
@@ -186,6 +191,12 @@ CHANNEL_SPECS: tuple[ParamSpec, ...] = tuple([
     ParamSpec("gate.hysteresis_db", "dB", 0.0, 20.0, 6.0, doc="closing threshold below the opening one"),
     *_eq(),
     *_comp(),
+    ParamSpec("automix.group", "", 0, N_AUTOMIX_GROUPS, 0, "choice", choices=AUTOMIX_GROUPS,
+              doc="automix group the channel belongs to (none: not automixed)"),
+    ParamSpec("automix.mode", "", 0, 2, 0, "choice", choices=AUTOMIX_MODES,
+              doc="auto: gain sharing; manual: unity; mute: off (each change fades)"),
+    ParamSpec("automix.weight_db", "dB", -12.0, 12.0, 0.0, "lin", 20.0, step=0.5,
+              doc="automix weight: the channel counts this much louder in the sharing"),
     _switch("main_on", True, "channel feeds the main bus"),
     ParamSpec("fader_db", "dB", OFF_DB, 10.0, 0.0, "lin", 20.0, step=0.25, doc="channel fader (-90 = off)"),
     _switch("mute", False, "channel mute (ramped)"),
@@ -210,6 +221,21 @@ SEND_SPECS: tuple[ParamSpec, ...] = (
 )
 
 
+#: One automix group (paths ``automix.<group>.<name>``).
+AUTOMIX_SPECS: tuple[ParamSpec, ...] = (
+    _switch("on", True, "the group automixes (off: every member at unity)"),
+    ParamSpec("sum", "", 0, 1, 0, "choice", choices=AUTOMIX_SUMS,
+              doc="control level: of the summed signal (Dugan) or the power sum of the channels"),
+    ParamSpec("slope", "", 1.0, 4.0, 1.0, doc="gain = share^slope: 1 gain sharing, higher more gate-like"),
+    ParamSpec("detector_attack_ms", "ms", 0.5, 100.0, 5.0, "log", doc="level detector attack"),
+    ParamSpec("detector_release_ms", "ms", 10.0, 2000.0, 400.0, "log", doc="level detector release"),
+    ParamSpec("gain_ms", "ms", 1.0, 100.0, 10.0, "log", doc="smoothing of the applied gains"),
+    ParamSpec("mode_fade_ms", "ms", 0.0, 2000.0, 500.0, doc="fade of a channel's mode change"),
+    ParamSpec("talk_threshold_db", "dB", -20.0, 0.0, -4.5,
+              doc="telemetry: a member whose share is above this is talking"),
+)
+
+
 def _slots(specs: tuple[ParamSpec, ...]) -> dict[str, int]:
     return {s.name: i for i, s in enumerate(specs)}
 
@@ -217,9 +243,11 @@ def _slots(specs: tuple[ParamSpec, ...]) -> dict[str, int]:
 CH_SLOT = _slots(CHANNEL_SPECS)
 BUS_SLOT = _slots(BUS_SPECS)
 SEND_SLOT = _slots(SEND_SPECS)
+AUTOMIX_SLOT = _slots(AUTOMIX_SPECS)
 N_CH_PARAMS = len(CHANNEL_SPECS)
 N_BUS_PARAMS = len(BUS_SPECS)
 N_SEND_PARAMS = len(SEND_SPECS)
+N_AUTOMIX_PARAMS = len(AUTOMIX_SPECS)
 
 
 @dataclass
@@ -227,7 +255,7 @@ class ParamTable:
     """Every parameter path of one mixer layout, mapped to its flat index.
 
     Layout of the flat array: all channels' strips, then all buses, then
-    every (channel, aux bus) send.
+    every (channel, aux bus) send, then the automix groups.
     """
 
     n_channels: int
@@ -239,7 +267,8 @@ class ParamTable:
         self.ch_base = 0
         self.bus_base = self.n_channels * N_CH_PARAMS
         self.send_base = self.bus_base + n_bus * N_BUS_PARAMS
-        self.size = self.send_base + self.n_channels * n_bus * N_SEND_PARAMS
+        self.automix_base = self.send_base + self.n_channels * n_bus * N_SEND_PARAMS
+        self.size = self.automix_base + N_AUTOMIX_GROUPS * N_AUTOMIX_PARAMS
         for ch in range(self.n_channels):
             for spec in CHANNEL_SPECS:
                 self.paths[f"ch.{ch + 1}.{spec.name}"] = (self.channel_index(ch, spec.name), spec)
@@ -252,6 +281,12 @@ class ParamTable:
                     continue  # the main bus is fed by the fader and pan, not by a send
                 for spec in SEND_SPECS:
                     self.paths[f"ch.{ch + 1}.send.{bus}.{spec.name}"] = (self.send_index(ch, b, spec.name), spec)
+        for g in range(N_AUTOMIX_GROUPS):
+            for spec in AUTOMIX_SPECS:
+                self.paths[f"automix.{g + 1}.{spec.name}"] = (self.automix_index(g, spec.name), spec)
+
+    def automix_index(self, g: int, name: str) -> int:
+        return self.automix_base + g * N_AUTOMIX_PARAMS + AUTOMIX_SLOT[name]
 
     def channel_index(self, ch: int, name: str) -> int:
         return self.ch_base + ch * N_CH_PARAMS + CH_SLOT[name]

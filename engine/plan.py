@@ -14,7 +14,7 @@ import numpy as np
 
 from . import layout as L
 from .kernels.smoothing import one_pole_coef
-from .params import ParamTable
+from .params import N_AUTOMIX_GROUPS, ParamTable
 from .scene import Scene
 
 MAX_DELAY_MS = 500.0
@@ -83,9 +83,10 @@ class Plan:
         self.ring = np.zeros((ring_len, n_ch), dtype=np.float32)  # rows share one write index
         # work buffers (segment, channels): the strip's passes run across channels
         # over segments of at most one control tick
-        self.w, self.dry, *scratch = staggered([(L.CTRL, n_ch)] * 7)
+        self.w, self.dry, self.amg, *scratch = staggered([(L.CTRL, n_ch)] * 8)
         self.scratch = tuple(scratch)  # post-fader, left, right, pan L, pan R (see mix_pass)
         self.send_st = np.zeros((3, n_bus, n_ch))  # [cur | target | pre, bus, channel]
+        self.am_st = np.zeros((N_AUTOMIX_GROUPS, L.N_AM_STATE))
         self.bus_st = np.zeros((n_bus, L.N_BUS_STATE))
         self.bus_zs = np.zeros((self.n_outputs, L.N_BUS_CHAN_STATE))
         self.bus_buf = np.zeros((self.n_outputs, self.max_frames), dtype=np.float32)
@@ -110,8 +111,8 @@ class Plan:
 
     def state_args(self) -> tuple:
         """Arguments of ``process_block`` after ``inp, out, nframes``."""
-        return (self.par, self.ch_in, self.ch_st, self.ring, self.w, self.dry, self.scratch,
-                self.send_st,
+        return (self.par, self.ch_in, self.ch_st, self.ring, self.w, self.dry, self.amg,
+                self.scratch, self.send_st, self.am_st,
                 self.bus_first, self.bus_nch, self.bus_st, self.bus_zs, self.bus_buf,
                 self.la_x, self.la_rm, self.k, self.ctl)
 

@@ -32,7 +32,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .params import BUS_SPECS, CHANNEL_SPECS, SEND_SPECS, ParamTable, did_you_mean
+from .params import (
+    AUTOMIX_SPECS,
+    BUS_SPECS,
+    CHANNEL_SPECS,
+    N_AUTOMIX_GROUPS,
+    SEND_SPECS,
+    ParamTable,
+    did_you_mean,
+)
 
 MAIN_BUS = "main"
 SAMPLE_RATES = (32000, 44100, 48000, 88200, 96000, 176400, 192000)
@@ -96,7 +104,7 @@ class Scene:
         return _Validator(data, source).run()
 
 
-_TOP_KEYS = ("sample_rate", "block_size", "channels", "ch", "bus", "name", "description")
+_TOP_KEYS = ("sample_rate", "block_size", "channels", "ch", "bus", "automix", "name", "description")
 _CH_KEYS = ("name", "input")
 _BUS_KEYS = ("channels",)
 
@@ -244,9 +252,25 @@ class _Validator:
                     continue
                 self._value(scene, table, f"bus.{name}.{path}", bus_specs.get(path), value, path,
                             list(bus_specs) + list(_BUS_KEYS))
+        self._automix(scene, table, data.get("automix", {}))
         if self.errors:
             raise SceneError(self.errors, self.source)
         return scene
+
+    def _automix(self, scene: Scene, table: ParamTable, groups: Any) -> None:
+        if not isinstance(groups, dict):
+            self.error("automix", groups, f"expected tables [automix.1] .. [automix.{N_AUTOMIX_GROUPS}]")
+            return
+        specs = {s.name: s for s in AUTOMIX_SPECS}
+        for key, t in groups.items():
+            if not key.isdigit() or not 1 <= int(key) <= N_AUTOMIX_GROUPS:
+                self.errors.append(f"automix.{key}: automix groups are numbered 1..{N_AUTOMIX_GROUPS}")
+                continue
+            if not isinstance(t, dict):
+                self.error(f"automix.{key}", t, "expected a table")
+                continue
+            for path, value in _flatten(t):
+                self._value(scene, table, f"automix.{int(key)}.{path}", specs.get(path), value, path, specs)
 
     def _value(self, scene: Scene, table: ParamTable, full: str, spec, value, leaf, known) -> None:
         if spec is None:

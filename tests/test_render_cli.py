@@ -333,7 +333,8 @@ def test_telemetry_csv(tmp_path: Path) -> None:
     assert rc == 0, err
     with open(tele, newline="", encoding="utf-8") as f:
         table = list(csv.reader(f))
-    assert table[0] == ["time_s", "ch", "name", "in_peak_db", "in_rms_db", "out_rms_db", "gate_gr_db", "comp_gr_db"]
+    assert table[0] == ["time_s", "ch", "name", "in_peak_db", "in_rms_db", "out_rms_db", "gate_gr_db",
+                        "comp_gr_db", "automix_gain_db", "talking"]
     rows = table[1:]
     assert len(rows) == 2 * 100
     assert [r[1] for r in rows] == ["1", "2"] * 100

@@ -19,7 +19,13 @@ import pytest
 
 import automixd.engine.engine as engine_module
 from automixd.engine import Engine, ParamSpec, ParamTable, Scene, SceneError
-from automixd.engine.params import BUS_SPECS, CHANNEL_SPECS, SEND_SPECS
+from automixd.engine.params import (
+    AUTOMIX_SPECS,
+    BUS_SPECS,
+    CHANNEL_SPECS,
+    N_AUTOMIX_GROUPS,
+    SEND_SPECS,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIG = REPO / "config"
@@ -317,7 +323,8 @@ def test_params_lists_every_path_with_scene_values() -> None:
     rows = parse_params_table(r.stdout)
     expected_paths = set(ParamTable(6, ("main", "monitor")).paths)
     assert set(rows) == expected_paths
-    assert len(rows) == 6 * len(CHANNEL_SPECS) + 2 * len(BUS_SPECS) + 6 * len(SEND_SPECS)
+    assert len(rows) == (6 * len(CHANNEL_SPECS) + 2 * len(BUS_SPECS) + 6 * len(SEND_SPECS)
+                         + N_AUTOMIX_GROUPS * len(AUTOMIX_SPECS))
 
     assert rows["ch.1.eq.2.gain_db"] == {"unit": "dB", "range": "-18..18", "default": "0", "value": "0"}
     assert rows["ch.5.fader_db"] == {"unit": "dB", "range": "-90..10", "default": "0", "value": "-12"}

@@ -10,7 +10,8 @@ from __future__ import annotations
 from numba import njit
 
 from .. import layout as L
-from ..params import N_BUS_PARAMS, N_CH_PARAMS, N_SEND_PARAMS
+from ..params import N_AUTOMIX_PARAMS, N_BUS_PARAMS, N_CH_PARAMS, N_SEND_PARAMS
+from .automix import automix_needed, automix_pass, automix_tick
 from .bus import bus_segment
 from .controls import bus_tick, channel_tick
 from .fpu import flush_denormals, restore_fpu
@@ -32,7 +33,7 @@ def _snap(st, slots) -> None:
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _tick(par, ch_st, send_st, bus_st, ring_len, fs, fresh, span):
+def _tick(par, ch_st, send_st, bus_st, am_st, ring_len, fs, fresh, span):
     n_ch = ch_st.shape[1]
     n_bus = bus_st.shape[0]
     for ch in range(n_ch):
@@ -60,6 +61,9 @@ def _tick(par, ch_st, send_st, bus_st, ring_len, fs, fresh, span):
                     send_st[0, b, ch] = send_st[1, b, ch]
             if abs(send_st[1, b, ch] - send_st[0, b, ch]) <= L.SNAP:
                 send_st[0, b, ch] = send_st[1, b, ch]
+    base += n_ch * n_bus * N_SEND_PARAMS
+    automix_tick(par, N_CH_PARAMS, par[base:base + am_st.shape[0] * N_AUTOMIX_PARAMS], ch_st,
+                 am_st, fs, fresh)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -73,7 +77,7 @@ def _reset_meters(ch_st, bus_st) -> None:
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def process_block(inp, out, nframes, par, ch_in, ch_st, ring, w, dry, scratch, send_st,
+def process_block(inp, out, nframes, par, ch_in, ch_st, ring, w, dry, amg, scratch, send_st, am_st,
                   bus_first, bus_nch, bus_st, bus_zs, bus_buf, la_x, la_rm, k, ctl):
     """Process ``nframes`` samples of every channel and bus.
 
@@ -107,15 +111,18 @@ def process_block(inp, out, nframes, par, ch_in, ch_st, ring, w, dry, scratch, s
     while pos < nframes:
         phase = ctl[L.CTL_CLOCK] % L.CTRL
         if phase == 0 or fresh != 0:
-            _tick(par, ch_st, send_st, bus_st, ring_len, fs, fresh, L.CTRL - phase)
+            _tick(par, ch_st, send_st, bus_st, am_st, ring_len, fs, fresh, L.CTRL - phase)
             fresh = 0
         end = min(nframes, pos + L.CTRL - phase)
         for c in range(bus_buf.shape[0]):
             for n in range(pos, end):
                 bus_buf[c, n] = 0.0
-        strip_passes(inp, ch_in, ch_st, ring, w, dry, end - pos, k, ctl, pos)
-        mix_pass(w, ch_st, send_st, bus_first, bus_nch, bus_buf, scratch, 0, end - pos,
-                 k[L.K_A_GAIN], pos)
+        automix = automix_needed(ch_st)
+        strip_passes(inp, ch_in, ch_st, ring, w, dry, end - pos, k, ctl, pos, automix)
+        if automix:  # gains from the post-EQ copy in dry, applied in the mix
+            automix_pass(dry, ch_st, am_st, amg, scratch[1], 0, end - pos)
+        mix_pass(w, ch_st, send_st, bus_first, bus_nch, bus_buf, scratch, amg, automix, 0,
+                 end - pos, k[L.K_A_GAIN], pos)
         for b in range(n_bus):
             bus_segment(bus_buf, bus_first[b], bus_nch[b], bus_st[b], bus_zs, la_x,
                         la_rm[b, 0], la_rm[b, 1], out, pos, end, k)

@@ -324,12 +324,14 @@ def _comp(w, lvl, dhc, since, gr_s, m_comp, on, thr, slope, knee, inv2w, att, re
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def mix_pass(w, S, send_st, bus_first, bus_nch, bus, scratch, n0, n1, a_gain, off):
+def mix_pass(w, S, send_st, bus_first, bus_nch, bus, scratch, amg, use_am, n0, n1, a_gain, off):
     """Fader, mute, pan and sends of every channel, summed into ``bus``.
 
-    The main bus (rows 0, 1) takes the post-fader signal, constant-power
-    panned and scaled by the main assign; aux bus ``b`` takes the pre-fader
-    (``w``) or post-fader signal times its send gain, panned if stereo.
+    With ``use_am`` each channel is first scaled by its automix gain
+    (``amg``). The main bus (rows 0, 1) takes the post-fader signal,
+    constant-power panned and scaled by the main assign; aux bus ``b`` takes
+    the pre-fader signal (``w``: before the automixer, as an iso split should
+    be) or the post-fader signal times its send gain, panned if stereo.
     Per-channel work is vectorised across channels into ``scratch``; the sums
     over channels then run in a fixed order (8 partial sums), so the result
     never depends on the block size. Row n of ``w`` goes to column ``off + n``
@@ -352,12 +354,12 @@ def mix_pass(w, S, send_st, bus_first, bus_nch, bus, scratch, n0, n1, a_gain, of
         for c in range(S.shape[1]):
             settled = settled and S[s, c] == S[s + 1, c]
     if settled:  # no gain is moving: constants per channel, no smoothing state
-        _fader_pan_static(w, post, left, right, pan_l, pan_r, S[L.C_GF], S[L.C_MAIN], S[L.C_PL],
-                          S[L.C_PR], S[L.C_M_OUT_PEAK], S[L.C_M_OUT_SQ], n0, n1, n_bus > 1,
-                          stereo_aux)
+        _fader_pan_static(w, amg, use_am, post, left, right, pan_l, pan_r, S[L.C_GF], S[L.C_MAIN],
+                          S[L.C_PL], S[L.C_PR], S[L.C_M_OUT_PEAK], S[L.C_M_OUT_SQ], n0, n1,
+                          n_bus > 1, stereo_aux)
     else:
-        _fader_pan(w, post, left, right, pan_l, pan_r, S[L.C_GF], S[L.C_GF_T], S[L.C_MAIN],
-                   S[L.C_MAIN_T], S[L.C_PL], S[L.C_PL_T], S[L.C_PR], S[L.C_PR_T],
+        _fader_pan(w, amg, use_am, post, left, right, pan_l, pan_r, S[L.C_GF], S[L.C_GF_T],
+                   S[L.C_MAIN], S[L.C_MAIN_T], S[L.C_PL], S[L.C_PL_T], S[L.C_PR], S[L.C_PR_T],
                    S[L.C_M_OUT_PEAK], S[L.C_M_OUT_SQ], n0, n1, a_gain, n_bus > 1, stereo_aux)
     _sum_channels(left, bus[0], n0, n1, off)
     _sum_channels(right, bus[1], n0, n1, off)
@@ -375,8 +377,8 @@ def mix_pass(w, S, send_st, bus_first, bus_nch, bus, scratch, n0, n1, a_gain, of
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _fader_pan(w, post, left, right, pan_l, pan_r, gf, gf_t, gm, gm_t, pl, pl_t, pr, pr_t,
-               m_peak, m_sq, n0, n1, a_gain, keep_post, keep_pan):
+def _fader_pan(w, amg, use_am, post, left, right, pan_l, pan_r, gf, gf_t, gm, gm_t, pl, pl_t, pr,
+               pr_t, m_peak, m_sq, n0, n1, a_gain, keep_post, keep_pan):
     # post-fader signal and pan gains are kept only when aux sends need them
     for n in range(n0, n1):
         for c in range(w.shape[1]):
@@ -385,7 +387,8 @@ def _fader_pan(w, post, left, right, pan_l, pan_r, gf, gf_t, gm, gm_t, pl, pl_t,
             lg = pl[c] + a_gain * (pl_t[c] - pl[c])
             rg = pr[c] + a_gain * (pr_t[c] - pr[c])
             gf[c], gm[c], pl[c], pr[c] = f, m, lg, rg
-            xf = w[n, c] * f
+            x = w[n, c] * amg[n, c] if use_am else w[n, c]
+            xf = x * f
             m_peak[c] = max(m_peak[c], abs(xf))
             m_sq[c] += xf * xf
             if keep_post:
@@ -398,11 +401,12 @@ def _fader_pan(w, post, left, right, pan_l, pan_r, gf, gf_t, gm, gm_t, pl, pl_t,
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _fader_pan_static(w, post, left, right, pan_l, pan_r, gf, gm, pl, pr, m_peak, m_sq, n0, n1,
-                      keep_post, keep_pan):
+def _fader_pan_static(w, amg, use_am, post, left, right, pan_l, pan_r, gf, gm, pl, pr, m_peak,
+                      m_sq, n0, n1, keep_post, keep_pan):
     for n in range(n0, n1):
         for c in range(w.shape[1]):
-            xf = w[n, c] * gf[c]
+            x = w[n, c] * amg[n, c] if use_am else w[n, c]
+            xf = x * gf[c]
             m_peak[c] = max(m_peak[c], abs(xf))
             m_sq[c] += xf * xf
             if keep_post:
@@ -490,9 +494,11 @@ def guard_pass(w, S, n0, n1) -> None:
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def strip_passes(inp, ch_in, S, ring, w, dry, m, k, ctl, off):
+def strip_passes(inp, ch_in, S, ring, w, dry, m, k, ctl, off, keep_det):
     """All strip stages for every channel over one segment of ``m`` samples
-    (see module doc): inputs ``off .. off + m`` into rows ``0 .. m`` of ``w``."""
+    (see module doc): inputs ``off .. off + m`` into rows ``0 .. m`` of ``w``.
+    With ``keep_det`` the post-EQ, pre-compressor signal (the automixer's
+    detection point) is left in ``dry``."""
     n0, n1 = 0, m
     a_gain, a_switch, xf_step = k[L.K_A_GAIN], k[L.K_A_SWITCH], k[L.K_XF_STEP]
     det = (k[L.K_DET_HOLD], k[L.K_DET_HOLD_MAX], k[L.K_DET_REL])
@@ -520,6 +526,8 @@ def strip_passes(inp, ch_in, S, ring, w, dry, m, k, ctl, off):
         filter_pair_pass(w, S, L.C_BQ + 4 * N_COEF, L.C_Z + 8, n0, n1, ramp)
     if eq == SECTION_MOVING:
         crossfade_pass(w, dry, S, L.C_EQ_MIX, n0, n1, a_switch)
+    if keep_det:
+        copy_pass(w, dry, n0, n1)
     if not comp_idle(S):
         comp_pass(w, S, n0, n1, det)
     guard_pass(w, S, n0, n1)

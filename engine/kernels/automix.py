@@ -1,0 +1,183 @@
+"""The automixer: Dugan gain sharing per group, measured on the summed signal.
+
+Each member i of a group gets
+
+    g_i = min(1, (e_i / e_sum) ** slope),  e_i = env(w_i x_i),  e_sum = env(sum_j a_j w_j x_j)
+
+where x is the channel after its EQ and before its compressor, w_i the
+weight, a_j the member's "auto" fraction (1 in auto mode, fading to 0 in
+manual or mute), and env an RMS detector (power one-pole with attack and
+release). Normalising by the level of the *actual summed signal* (the
+patent's "input summing means") rather than by the sum of the channel levels
+is what gives -10 log10 N at rest with constant ambience, -6 dB for one
+talker heard equally on two mics (no +3 dB bump) and the 2 Hz beat of the
+D-3 bench test (automixer.md sections 1-3). The "incoherent" option uses the
+power sum of the members instead. The gain is applied after the compressor
+and before the fader, and glides with ``gain_ms``; a mode change crossfades
+the auto share, unity (manual) and silence (mute) over ``mode_fade_ms``.
+
+Everything runs per sample in a fixed order, so the gains do not depend on
+the host's block size.
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from .. import layout as L
+from ..params import AUTOMIX_SLOT, CH_SLOT, N_AUTOMIX_GROUPS, N_AUTOMIX_PARAMS
+from .fastmath import fast_exp2, fast_log2
+from .smoothing import one_pole_coef
+
+P_GROUP = CH_SLOT["automix.group"]
+P_MODE = CH_SLOT["automix.mode"]
+P_WEIGHT = CH_SLOT["automix.weight_db"]
+PA_ON = AUTOMIX_SLOT["on"]
+PA_SUM = AUTOMIX_SLOT["sum"]
+PA_SLOPE = AUTOMIX_SLOT["slope"]
+PA_ATT = AUTOMIX_SLOT["detector_attack_ms"]
+PA_REL = AUTOMIX_SLOT["detector_release_ms"]
+PA_GAIN = AUTOMIX_SLOT["gain_ms"]
+PA_FADE = AUTOMIX_SLOT["mode_fade_ms"]
+PA_TALK = AUTOMIX_SLOT["talk_threshold_db"]
+MODE_AUTO, MODE_MANUAL, MODE_MUTE = 0, 1, 2
+#: Detector floor: -120 dBFS of power, so digital silence divides cleanly.
+POWER_FLOOR = 1e-12
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def automix_tick(par, ch_par_stride, am_par, S, am, fs, fresh) -> None:
+    """Derive every channel's and group's automix constants from the targets.
+
+    Parameters
+    ----------
+    par : float64[:]
+        All parameter targets; channel ``c``'s block starts at ``c * ch_par_stride``.
+    am_par : float64[:]
+        The automix groups' parameter targets.
+    """
+    if fresh == 0:
+        return
+    for g in range(N_AUTOMIX_GROUPS):
+        q = am_par[g * N_AUTOMIX_PARAMS:(g + 1) * N_AUTOMIX_PARAMS]
+        am[g, L.AM_ATT] = one_pole_coef(q[PA_ATT], fs)
+        am[g, L.AM_REL] = one_pole_coef(q[PA_REL], fs)
+        am[g, L.AM_INCOH] = q[PA_SUM]
+        am[g, L.AM_ACTIVE] = 0.0
+        if fresh < 0:
+            am[g, L.AM_PS] = 0.0
+    for c in range(S.shape[1]):
+        p = par[c * ch_par_stride:(c + 1) * ch_par_stride]
+        g = int(p[P_GROUP]) - 1
+        if g >= 0 and am_par[g * N_AUTOMIX_PARAMS + PA_ON] < 0.5:
+            g = -1  # a group that is off leaves its members at unity
+        S[L.C_AM_GRP, c] = float(g)
+        S[L.C_AM_W, c] = 10.0 ** (p[P_WEIGHT] * 0.05)
+        mode = int(p[P_MODE])
+        if g < 0:
+            fa, fm = 0.0, 1.0
+        else:
+            am[g, L.AM_ACTIVE] = 1.0
+            fa = 1.0 if mode == MODE_AUTO else 0.0
+            fm = 1.0 if mode == MODE_MANUAL else 0.0
+        S[L.C_AM_FA_T, c] = fa
+        S[L.C_AM_FM_T, c] = fm
+        q = am_par[max(g, 0) * N_AUTOMIX_PARAMS:(max(g, 0) + 1) * N_AUTOMIX_PARAMS]
+        fade = q[PA_FADE] * 1e-3 * fs
+        S[L.C_AM_FSTEP, c] = 1.0 / fade if fade >= 1.0 else 1.0
+        S[L.C_AM_ATT, c] = one_pole_coef(q[PA_ATT], fs)
+        S[L.C_AM_REL, c] = one_pole_coef(q[PA_REL], fs)
+        S[L.C_AM_SM, c] = one_pole_coef(q[PA_GAIN], fs)
+        S[L.C_AM_SLOPE, c] = q[PA_SLOPE]
+        S[L.C_AM_TALK, c] = q[PA_TALK]
+        if fresh < 0:
+            S[L.C_AM_FA, c] = fa
+            S[L.C_AM_FM, c] = fm
+            S[L.C_AM_G, c] = fm
+            S[L.C_AM_SHARE, c] = 1.0
+            S[L.C_AM_P, c] = 0.0
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def automix_needed(S) -> bool:
+    """True while any channel is a member of an active group or its gain still moves."""
+    for c in range(S.shape[1]):
+        if S[L.C_AM_GRP, c] >= 0.0 or S[L.C_AM_G, c] != 1.0 or S[L.C_AM_FM, c] != 1.0:
+            return True
+    return False
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def automix_pass(det, S, am, gain, u, n0, n1) -> None:
+    """Automix gains of every channel for rows ``n0..n1`` into ``gain``.
+
+    Parameters
+    ----------
+    det : float64[frames, channels]
+        The detection signal (post-EQ, pre-compressor).
+    gain : float64[frames, channels]
+        Output: the gain to apply to each channel's post-compressor signal.
+    u : float64[frames, channels]
+        Scratch: weighted, mode-faded detection signal.
+    """
+    n_ch = det.shape[1]
+    for n in range(n0, n1):
+        _detect(det, u, n, S[L.C_AM_W], S[L.C_AM_FA], S[L.C_AM_P], S[L.C_AM_ATT], S[L.C_AM_REL])
+        # each group's control level: of the summed signal, or the power sum
+        for g in range(am.shape[0]):
+            if am[g, L.AM_ACTIVE] == 0.0:
+                continue
+            s = 0.0
+            if am[g, L.AM_INCOH] >= 0.5:
+                for c in range(n_ch):
+                    if S[L.C_AM_GRP, c] == g:
+                        s += S[L.C_AM_P, c]
+                am[g, L.AM_PS] = s
+            else:
+                for c in range(n_ch):
+                    if S[L.C_AM_GRP, c] == g:
+                        s += u[n, c]
+                s2 = s * s
+                ps = am[g, L.AM_PS]
+                am[g, L.AM_PS] = ps + (am[g, L.AM_ATT] if s2 > ps else am[g, L.AM_REL]) * (s2 - ps)
+        for c in range(n_ch):
+            g = int(S[L.C_AM_GRP, c])
+            S[L.C_AM_GP, c] = am[g, L.AM_PS] if g >= 0 else POWER_FLOOR
+        _gains(gain, n, S[L.C_AM_P], S[L.C_AM_GP], S[L.C_AM_SLOPE], S[L.C_AM_SHARE],
+               S[L.C_AM_FA], S[L.C_AM_FA_T], S[L.C_AM_FM], S[L.C_AM_FM_T], S[L.C_AM_FSTEP],
+               S[L.C_AM_G], S[L.C_AM_SM], S[L.C_AM_TALK], S[L.C_M_AM_G2], S[L.C_M_AM_TALK])
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _detect(det, u, n, w, fa, p, att, rel) -> None:
+    for c in range(det.shape[1]):
+        x = det[n, c] * w[c] * fa[c]
+        u[n, c] = x
+        x2 = x * x
+        pc = p[c]
+        p[c] = pc + (att[c] if x2 > pc else rel[c]) * (x2 - pc)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _gains(gain, n, p, gp, slope, share, fa, fa_t, fm, fm_t, fstep, g, sm, talk_db, m_g2,
+           m_talk) -> None:
+    for c in range(gain.shape[1]):
+        # share = (e_i / e_sum)^slope = 2^(slope/2 * log2(P_i / P_sum)), clamped at 0 dB
+        lr = 0.5 * slope[c] * (fast_log2(p[c] + POWER_FLOOR) - fast_log2(gp[c] + POWER_FLOOR))
+        sh = min(fast_exp2(lr), 1.0)
+        share[c] = sh
+        # talking: an auto member whose share is above the group's threshold
+        # and whose level is above -60 dBFS (6.02 dB per octave of share)
+        talking = (fa[c] > 0.5) & (6.020599913279624 * lr >= talk_db[c]) & (p[c] >= 1e-6)
+        m_talk[c] += 1.0 if talking else 0.0
+        # mode crossfade: linear steps of the auto and manual fractions
+        a = fa[c] + min(max(fa_t[c] - fa[c], -fstep[c]), fstep[c])
+        m = fm[c] + min(max(fm_t[c] - fm[c], -fstep[c]), fstep[c])
+        fa[c] = a
+        fm[c] = m
+        target = a * sh + m
+        gc = g[c] + sm[c] * (target - g[c])
+        gc = target if abs(target - gc) <= 1e-9 else gc
+        g[c] = gc
+        m_g2[c] += gc * gc
+        gain[n, c] = gc
