@@ -1,0 +1,203 @@
+"""The automixer against the documented behaviour of the hardware it replaces.
+
+Oracles from ``shared/reference/automixer.md`` section 3 (Dugan guides, the
+Handbook for Sound Engineers, Rane, the D-3 bench test). Gains are measured
+as the automixer's mean power gain over a window (telemetry
+``automix_gain_db``) or on the audio itself, each within +-0.25 dB unless
+said otherwise.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from signals import db, rows, sine, undb
+
+from automixd.engine import Engine
+
+FS = 48000
+
+
+def _engine(n: int, fs: int = FS, channel: dict | None = None, group: dict | None = None,
+            pan: float = -1.0) -> Engine:
+    """n channels in automix group 1, hard left (unity to the left output),
+    no high-pass, no limiter: the left output is the automixed sum."""
+    ch = {str(i): {"hpf": {"on": False}, "pan": pan, "automix": {"group": "1"}} for i in range(1, n + 1)}
+    for key, extra in (channel or {}).items():
+        ch[key]["automix"].update(extra)
+    return Engine.from_scene({"sample_rate": fs, "channels": n, "ch": ch,
+                              "bus": {"main": {"limiter": {"on": False}}},
+                              "automix": {"1": group or {}}})
+
+
+def _noise(n_ch: int, seconds: float, seed: int = 1, level_db: float = -26.0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal((n_ch, int(seconds * FS))) * undb(level_db)).astype(np.float32)
+
+
+def _settled_gains(eng: Engine, x: np.ndarray, warm_s: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Automix power gains (dB) over everything after ``warm_s``, and the left output."""
+    k = int(warm_s * FS)
+    eng.process(x[:, :k])
+    eng.telemetry()
+    y = eng.process(x[:, k:])
+    return eng.telemetry()["automix_gain_db"], y[0, eng.latency:]
+
+
+@pytest.mark.parametrize("n", [2, 4, 8, 16, 64])
+def test_rest_gains_are_minus_10_log_n_and_output_power_is_one_input(n: int) -> None:
+    # N equal uncorrelated noise inputs at rest: every gain settles at
+    # -10 log10 N (sum of squared gains = 1), so the summed output has the
+    # power of one input: the room's ambience stays constant.
+    x = _noise(n, 3.0, seed=n)
+    gains, y = _settled_gains(_engine(n), x)
+    np.testing.assert_allclose(gains, -10.0 * np.log10(n), atol=0.25)
+    one_input = np.mean(x[0, FS:].astype(float) ** 2)
+    assert abs(10.0 * np.log10(np.mean(y.astype(float) ** 2) / one_input)) <= 0.5
+
+
+def test_one_source_on_two_mics_gets_minus_6_db_each_and_no_bump() -> None:
+    # The same talker heard equally on two mics (coherent): the summed control
+    # signal is 6 dB above each mic, so each gain is -6.02 dB and the output
+    # equals the source (a gated mixer or a power-sum estimator would give
+    # -3 dB each and a +3 dB bump).
+    src = _noise(1, 3.0)[0]
+    x = rows(src, src)
+    gains, y = _settled_gains(_engine(2), x)
+    np.testing.assert_allclose(gains, -6.02, atol=0.25)
+    assert abs(db(np.sqrt(np.mean(y.astype(float) ** 2) / np.mean(src[FS:].astype(float) ** 2)))) <= 0.25
+
+
+def test_incoherent_option_gives_the_power_sum_figures() -> None:
+    # With the control level as the power sum of the members, the same
+    # coherent pair gets -3.01 dB each and the output rises 3 dB: the
+    # documented trade-off of that option.
+    src = _noise(1, 3.0)[0]
+    gains, y = _settled_gains(_engine(2, group={"sum": "incoherent"}), rows(src, src))
+    np.testing.assert_allclose(gains, -3.01, atol=0.25)
+    assert abs(db(np.sqrt(np.mean(y.astype(float) ** 2) / np.mean(src[FS:].astype(float) ** 2))) - 3.01) <= 0.25
+
+
+def test_level_difference_is_kept_between_gains() -> None:
+    # Two uncorrelated talkers, one 3 dB louder: the gain difference equals
+    # the level difference (G1 - G2 = 3.01 dB), at -1.76 / -4.77 dB.
+    x = _noise(2, 3.0)
+    x[0] *= undb(3.0)
+    gains, _ = _settled_gains(_engine(2), x)
+    np.testing.assert_allclose(gains, [-1.76, -4.77], atol=0.25)
+
+
+@pytest.mark.parametrize("n, weight_db, expected", [(2, 6.0, (-0.97, -6.97)), (8, 6.0, (-4.41, -10.41))])
+def test_weight_shifts_the_balance(n: int, weight_db: float, expected: tuple[float, float]) -> None:
+    # Weight +w dB on one of N equal inputs at rest: g1^2 = W / (W + N - 1),
+    # the others 1 / (W + N - 1), with W = 10^(w/10).
+    gains, _ = _settled_gains(_engine(n, channel={"1": {"weight_db": weight_db}}), _noise(n, 3.0))
+    assert abs(gains[0] - expected[0]) <= 0.25
+    np.testing.assert_allclose(gains[1:], expected[1], atol=0.25)
+
+
+def test_gains_never_exceed_unity_and_the_talker_opens() -> None:
+    # One talker, the other mics near silent: the talker's gain clamps at
+    # 0 dB (never above), the others fall to their share (about -46 dB for a
+    # mic 46 dB down).
+    x = _noise(3, 3.0)
+    x[1:] *= undb(-46.0)
+    eng = _engine(3)
+    gains, _ = _settled_gains(eng, x)
+    assert -0.25 <= gains[0] <= 1e-9
+    np.testing.assert_allclose(gains[1:], -46.0, atol=1.0)
+    assert eng.plan.ch_st.max() < np.inf  # nothing blew up
+
+
+def test_two_oscillators_2_hz_apart_beat_between_full_and_minus_6() -> None:
+    # D-3 bench test: 1000 Hz and 1002 Hz at -20 dBFS on two channels. The
+    # control sum beats at 2 Hz between +6 dB (both gains -6 dB) and
+    # cancellation (both gains rise to full). A detector fast enough to follow
+    # a 2 Hz beat (5 ms attack, 20 ms release) shows it; gains measured in
+    # 10 ms windows.
+    t = np.arange(4 * FS) / FS
+    x = rows(undb(-20.0) * np.sin(2 * np.pi * 1000.0 * t), undb(-20.0) * np.sin(2 * np.pi * 1002.0 * t))
+    eng = _engine(2, group={"detector_release_ms": 20.0})
+    eng.process(x[:, :FS])
+    eng.telemetry()
+    g = []
+    for i in range(FS, 4 * FS, FS // 100):
+        eng.process(x[:, i:i + FS // 100])
+        g.append(eng.telemetry()["automix_gain_db"][0])
+    g = np.array(g)
+    assert g.max() >= -1.0, "gains should rise to full when the control sum cancels"
+    assert -7.0 <= g.min() <= -5.0, "gains should fall to -6 dB when the waves add"
+    spectrum = np.abs(np.fft.rfft(g - g.mean()))
+    beat_hz = np.argmax(spectrum) / (g.size * 0.01)
+    assert abs(beat_hz - 2.0) <= 0.1
+
+
+def test_mute_fades_over_half_a_second_and_the_others_rise() -> None:
+    # Muting one of four at rest: its contribution fades out over 0.5 s
+    # (half way after 250 ms, gone after 500 ms plus the 10 ms glide), it
+    # leaves the control bus, and the other three rise to -10 log10 3.
+    n = 4
+    x = _noise(n, 4.0)
+    eng = _engine(n)
+    eng.process(x[:, :FS])
+    eng.telemetry()
+    eng.set("ch.1.automix.mode", "mute")
+    quarter = FS // 4
+    eng.process(x[:, FS:FS + quarter - FS // 100])
+    eng.telemetry()
+    eng.process(x[:, FS + quarter - FS // 100:FS + quarter + FS // 100])
+    mid = eng.telemetry()["automix_gain_db"][0]
+    eng.process(x[:, FS + quarter + FS // 100:FS + FS // 2 + FS // 20])
+    eng.telemetry()
+    gains, _ = _settled_gains_after(eng, x[:, FS + FS // 2 + FS // 20:])
+    # at 250 ms the mode crossfade is half way: gain ~ half of its -6 dB share
+    assert abs(mid - (-6.02 + db(0.5))) <= 1.0
+    assert gains[0] <= -60.0
+    np.testing.assert_allclose(gains[1:], -10.0 * np.log10(3), atol=0.25)
+
+
+def _settled_gains_after(eng: Engine, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    eng.process(x[:, :FS])
+    eng.telemetry()
+    y = eng.process(x[:, FS:])
+    return eng.telemetry()["automix_gain_db"], y
+
+
+def test_manual_mode_is_unity_and_leaves_the_control_bus() -> None:
+    # A channel in manual sits at 0 dB and does not take part in the sharing:
+    # the other two share as a group of two (-3.01 dB each).
+    gains, _ = _settled_gains(_engine(3, channel={"1": {"mode": "manual"}}), _noise(3, 3.0))
+    assert abs(gains[0]) <= 1e-6
+    np.testing.assert_allclose(gains[1:], -3.01, atol=0.25)
+
+
+def test_groups_are_independent() -> None:
+    # Two groups of two: each shares within itself (-3.01 dB), regardless of
+    # how loud the other group is.
+    x = _noise(4, 3.0)
+    x[2:] *= undb(10.0)
+    ch = {str(i): {"hpf": {"on": False}, "pan": -1.0, "automix": {"group": "1" if i <= 2 else "2"}}
+          for i in range(1, 5)}
+    eng = Engine.from_scene({"sample_rate": FS, "channels": 4, "ch": ch,
+                             "bus": {"main": {"limiter": {"on": False}}}})
+    gains, _ = _settled_gains(eng, x)
+    np.testing.assert_allclose(gains, -3.01, atol=0.25)
+
+
+@pytest.mark.parametrize("fs", [44100, 48000, 96000])
+def test_automix_output_does_not_depend_on_block_size(fs: int) -> None:
+    # Gains run per sample, so blocks of 32, 65 and 1024 frames give the
+    # same output within 1e-6 (talkers taking turns over a noise floor).
+    n = 3
+    rng = np.random.default_rng(5)
+    x = (rng.standard_normal((n, fs)) * undb(-50.0)).astype(np.float32)
+    for i in range(n):
+        a, b = int(i * fs / 3), int((i + 1) * fs / 3)
+        x[i, a:b] += sine(200.0 * (i + 1), b - a, fs, undb(-12.0))
+    outs = []
+    for block in (32, 65, 1024):
+        eng = _engine(n, fs=fs, pan=0.0)
+        y = np.concatenate([eng.process(x[:, i:i + block]) for i in range(0, fs, block)], axis=1)
+        outs.append(y)
+    for y in outs[1:]:
+        assert np.max(np.abs(y - outs[0])) <= 1e-6
