@@ -80,6 +80,7 @@ TARGET_MEDIAN_PCT = 4.0
 TARGET_P99_PCT = 10.0
 TARGET_PB_RATIO = 0.35
 TARGET_SILENCE_PCT = 5.0
+TARGET_AUTOMIX_PCT = 1.5
 
 #: The full strip: every channel gets these (EQ types are the scene defaults:
 #: low shelf 100 Hz, peaks 400 Hz and 2.5 kHz, high shelf 8 kHz).
@@ -419,6 +420,25 @@ def bench_stages(sig: np.ndarray, seconds: float, tsc: float) -> dict:
     return out
 
 
+def bench_automix(sig: np.ndarray, seconds: float, tsc: float) -> dict:
+    """64x64: the full strip with every channel in automix group 1, beside the
+    strip alone; the difference is what the automixer adds."""
+    n_ch, frames = 64, 64
+    blocks = as_blocks(sig[:n_ch, :int(seconds * FS)], frames)
+    runners = {"strip": Ours(n_ch, frames, tsc),
+               "strip + automix": Ours(n_ch, frames, tsc, **{"automix.group": "1"})}
+    for r in runners.values():
+        warm(r, blocks, 0.3)
+    t = interleaved(runners, {name: blocks for name in runners})
+    period = frames / FS * 1e6
+    base = float(np.median(t["strip"]))
+    with_am = float(np.median(t["strip + automix"]))
+    return {"channels": n_ch, "frames": frames, "strip_median_us": round(base, 2),
+            "automix_median_us": round(with_am, 2), "added_us": round(with_am - base, 2),
+            "added_pct": round(100.0 * (with_am - base) / period, 2),
+            "automix_p99_us": round(float(np.percentile(t["strip + automix"], 99)), 2)}
+
+
 def bench_python_call(sig: np.ndarray, seconds: float, tsc: float) -> dict:
     """64x64: the same engine called through the numba dispatcher from Python."""
     n_ch, frames = 64, 64
@@ -481,7 +501,7 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "MISS"
 
 
-def targets_of(grid: list[dict], silence: dict) -> dict:
+def targets_of(grid: list[dict], silence: dict, automix: dict) -> dict:
     c64 = next(r for r in grid if r["channels"] == 64 and r["frames"] == 64)
 
     def target(label, value, text, ok):
@@ -503,6 +523,9 @@ def targets_of(grid: list[dict], silence: dict) -> dict:
                                         f"{devs[0]:+.1f} / {devs[1]:+.1f}",
                                         f"within +-{TARGET_SILENCE_PCT}",
                                         max(map(abs, devs)) <= TARGET_SILENCE_PCT),
+        "automix_added_pct_64x64": target("automix stage added at 64x64, % of one core",
+                                          automix["added_pct"], f"<= {TARGET_AUTOMIX_PCT}",
+                                          automix["added_pct"] <= TARGET_AUTOMIX_PCT),
     }
 
 
@@ -529,8 +552,10 @@ def print_report(rec: dict) -> None:
             pb = f"{'-':>13} {'-':>6} {'-':>7}"
         print(f"{r['channels']:4d} {r['frames']:6d} | {r['median_us']:9.1f} {r['p99_us']:8.1f} | "
               f"{r['median_pct']:6.2f} {r['p99_pct']:6.2f} | {r['ns_per_ch_sample']:9.2f} | {pb}")
-    # automix stage (issue 3): add its row here, and its figures under rec["automix"]
-    print(f"{'automix':>11} | not implemented yet (issue 3): its row goes here")
+    am = rec["automix"]
+    print(f"{'automix':>11} | 64x64 strip {am['strip_median_us']:.1f} us, strip + automix "
+          f"{am['automix_median_us']:.1f} us: adds {am['added_us']:.1f} us = {am['added_pct']:.2f} % "
+          "of one core")
     print()
     print("silence after signal, 64x64 (1 s of signal, then digital zeros; "
           "a control engine kept on signal runs interleaved):")
@@ -589,6 +614,8 @@ def main(argv=None) -> int:
     silence_comp_off = bench_silence(sig, silent_s, tsc, comp_on=False)
     log("stage cost ...")
     stages = bench_stages(sig, 0.5 if quick else 1.5, tsc)
+    log("automix ...")
+    automix = bench_automix(sig, 0.5 if quick else 1.5, tsc)
     log("python dispatch ...")
     pycall = bench_python_call(sig, 0.5 if quick else 1.0, tsc)
     rec = {
@@ -599,12 +626,12 @@ def main(argv=None) -> int:
         "tsc_ticks_per_ns_end": round(calibrate_tsc(), 4),
         "seconds_per_cell": seconds,
         "grid": grid,
-        "automix": None,  # issue 3
+        "automix": automix,
         "silence": silence,
         "silence_comp_off": silence_comp_off,
         "stages_64x64": stages,
         "python_call_64x64": pycall,
-        "targets": targets_of(grid, silence),
+        "targets": targets_of(grid, silence, automix),
         "wall_s": round(time.perf_counter() - started, 1),
     }
     print_report(rec)

@@ -22,6 +22,8 @@ the host's block size.
 
 from __future__ import annotations
 
+import math
+
 from numba import njit
 
 from .. import layout as L
@@ -89,7 +91,9 @@ def automix_tick(par, ch_par_stride, am_par, S, am, fs, fresh) -> None:
         S[L.C_AM_REL, c] = one_pole_coef(q[PA_REL], fs)
         S[L.C_AM_SM, c] = one_pole_coef(q[PA_GAIN], fs)
         S[L.C_AM_SLOPE, c] = q[PA_SLOPE]
-        S[L.C_AM_TALK, c] = q[PA_TALK]
+        # talking when the share (slope * 10 log10 of the power ratio) is above
+        # the threshold: compare the power ratio itself, no logarithm per sample
+        S[L.C_AM_TALK, c] = 10.0 ** (q[PA_TALK] / (10.0 * q[PA_SLOPE]))
         if fresh < 0:
             S[L.C_AM_FA, c] = fa
             S[L.C_AM_FM, c] = fm
@@ -120,64 +124,75 @@ def automix_pass(det, S, am, gain, u, n0, n1) -> None:
     u : float64[frames, channels]
         Scratch: weighted, mode-faded detection signal.
     """
+    unit_slope = True
+    for c in range(det.shape[1]):
+        unit_slope = unit_slope and (S[L.C_AM_GRP, c] < 0.0 or S[L.C_AM_SLOPE, c] == 1.0)
+    _rows(det, u, gain, am, n0, n1, unit_slope, S[L.C_AM_W], S[L.C_AM_FA], S[L.C_AM_P],
+          S[L.C_AM_ATT], S[L.C_AM_REL], S[L.C_AM_GRP], S[L.C_AM_GP], S[L.C_AM_SLOPE],
+          S[L.C_AM_SHARE], S[L.C_AM_FA_T], S[L.C_AM_FM], S[L.C_AM_FM_T], S[L.C_AM_FSTEP],
+          S[L.C_AM_G], S[L.C_AM_SM], S[L.C_AM_TALK], S[L.C_M_AM_G2], S[L.C_M_AM_TALK])
+
+
+# One function holds the whole per-sample sequence with every state row as its
+# own argument: calls per sample with twenty array arguments cost more than
+# the arithmetic, and separate arguments let LLVM vectorise the channel loops.
+@njit(cache=True, nogil=True, error_model="numpy")
+def _rows(det, u, gain, am, n0, n1, unit_slope, w, fa, p, att, rel, grp, gp, slope, share,
+          fa_t, fm, fm_t, fstep, g, sm, talk_ratio, m_g2, m_talk) -> None:
     n_ch = det.shape[1]
     for n in range(n0, n1):
-        _detect(det, u, n, S[L.C_AM_W], S[L.C_AM_FA], S[L.C_AM_P], S[L.C_AM_ATT], S[L.C_AM_REL])
-        # each group's control level: of the summed signal, or the power sum
-        for g in range(am.shape[0]):
-            if am[g, L.AM_ACTIVE] == 0.0:
-                continue
-            s = 0.0
-            if am[g, L.AM_INCOH] >= 0.5:
-                for c in range(n_ch):
-                    if S[L.C_AM_GRP, c] == g:
-                        s += S[L.C_AM_P, c]
-                am[g, L.AM_PS] = s
-            else:
-                for c in range(n_ch):
-                    if S[L.C_AM_GRP, c] == g:
-                        s += u[n, c]
-                s2 = s * s
-                ps = am[g, L.AM_PS]
-                am[g, L.AM_PS] = ps + (am[g, L.AM_ATT] if s2 > ps else am[g, L.AM_REL]) * (s2 - ps)
+        # weighted, mode-faded detection and its RMS detector
         for c in range(n_ch):
-            g = int(S[L.C_AM_GRP, c])
-            S[L.C_AM_GP, c] = am[g, L.AM_PS] if g >= 0 else POWER_FLOOR
-        _gains(gain, n, S[L.C_AM_P], S[L.C_AM_GP], S[L.C_AM_SLOPE], S[L.C_AM_SHARE],
-               S[L.C_AM_FA], S[L.C_AM_FA_T], S[L.C_AM_FM], S[L.C_AM_FM_T], S[L.C_AM_FSTEP],
-               S[L.C_AM_G], S[L.C_AM_SM], S[L.C_AM_TALK], S[L.C_M_AM_G2], S[L.C_M_AM_TALK])
+            x = det[n, c] * w[c] * fa[c]
+            u[n, c] = x
+            x2 = x * x
+            pc = p[c]
+            p[c] = pc + (att[c] if x2 > pc else rel[c]) * (x2 - pc)
+        # each group's control level: of the summed signal, or the power sum
+        for k in range(am.shape[0]):
+            if am[k, L.AM_ACTIVE] == 0.0:
+                continue
+            if am[k, L.AM_INCOH] >= 0.5:
+                am[k, L.AM_PS] = _group_sum(p, grp, float(k))
+            else:
+                s = _group_sum(u[n], grp, float(k))
+                s2 = s * s
+                ps = am[k, L.AM_PS]
+                am[k, L.AM_PS] = ps + (am[k, L.AM_ATT] if s2 > ps else am[k, L.AM_REL]) * (s2 - ps)
+        for c in range(n_ch):
+            k = int(grp[c])
+            gp[c] = am[max(k, 0), L.AM_PS] if k >= 0 else POWER_FLOOR
+        for c in range(n_ch):
+            # share = (e_i / e_sum)^slope = (P_i / P_sum)^(slope / 2), clamped at 0 dB
+            ratio = (p[c] + POWER_FLOOR) / (gp[c] + POWER_FLOOR)
+            if unit_slope:
+                sh = math.sqrt(ratio)
+            else:
+                sh = fast_exp2(0.5 * slope[c] * fast_log2(ratio))
+            sh = min(sh, 1.0)
+            share[c] = sh
+            # talking: an auto member above the group's share threshold and -60 dBFS
+            talking = (fa[c] > 0.5) & (ratio >= talk_ratio[c]) & (p[c] >= 1e-6)
+            m_talk[c] += 1.0 if talking else 0.0
+            # mode crossfade: linear steps of the auto and manual fractions
+            a = fa[c] + min(max(fa_t[c] - fa[c], -fstep[c]), fstep[c])
+            m = fm[c] + min(max(fm_t[c] - fm[c], -fstep[c]), fstep[c])
+            fa[c] = a
+            fm[c] = m
+            target = a * sh + m
+            gc = g[c] + sm[c] * (target - g[c])
+            gc = target if abs(target - gc) <= 1e-9 else gc
+            g[c] = gc
+            m_g2[c] += gc * gc
+            gain[n, c] = gc
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _detect(det, u, n, w, fa, p, att, rel) -> None:
-    for c in range(det.shape[1]):
-        x = det[n, c] * w[c] * fa[c]
-        u[n, c] = x
-        x2 = x * x
-        pc = p[c]
-        p[c] = pc + (att[c] if x2 > pc else rel[c]) * (x2 - pc)
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _gains(gain, n, p, gp, slope, share, fa, fa_t, fm, fm_t, fstep, g, sm, talk_db, m_g2,
-           m_talk) -> None:
-    for c in range(gain.shape[1]):
-        # share = (e_i / e_sum)^slope = 2^(slope/2 * log2(P_i / P_sum)), clamped at 0 dB
-        lr = 0.5 * slope[c] * (fast_log2(p[c] + POWER_FLOOR) - fast_log2(gp[c] + POWER_FLOOR))
-        sh = min(fast_exp2(lr), 1.0)
-        share[c] = sh
-        # talking: an auto member whose share is above the group's threshold
-        # and whose level is above -60 dBFS (6.02 dB per octave of share)
-        talking = (fa[c] > 0.5) & (6.020599913279624 * lr >= talk_db[c]) & (p[c] >= 1e-6)
-        m_talk[c] += 1.0 if talking else 0.0
-        # mode crossfade: linear steps of the auto and manual fractions
-        a = fa[c] + min(max(fa_t[c] - fa[c], -fstep[c]), fstep[c])
-        m = fm[c] + min(max(fm_t[c] - fm[c], -fstep[c]), fstep[c])
-        fa[c] = a
-        fm[c] = m
-        target = a * sh + m
-        gc = g[c] + sm[c] * (target - g[c])
-        gc = target if abs(target - gc) <= 1e-9 else gc
-        g[c] = gc
-        m_g2[c] += gc * gc
-        gain[n, c] = gc
+@njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc"})
+def _group_sum(values, grp, g) -> float:
+    """Sum of ``values`` over the members of group ``g``. Reassociation lets it
+    vectorise; the order is fixed by the compiled code (it depends on the
+    channel count only), so the result never depends on the block size."""
+    s = 0.0
+    for c in range(values.shape[0]):
+        s += values[c] if grp[c] == g else 0.0
+    return s
