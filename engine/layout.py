@@ -105,8 +105,10 @@ _declare(_ch_slots, "C_GF C_GF_T C_MAIN C_MAIN_T C_PL C_PL_T C_PR C_PR_T")
 # automix: weight (linear), group index (-1 none), auto and manual fractions of
 # the mode crossfade with their targets and step, detector power, its group's
 # control power, share, applied gain, and the group's coefficients per channel
+# and the samples its share has stayed above -3 dB (last-mic hold)
 _declare(_ch_slots, "C_AM_W C_AM_GRP C_AM_FA C_AM_FA_T C_AM_FM C_AM_FM_T C_AM_FSTEP C_AM_P "
-                    "C_AM_GP C_AM_SHARE C_AM_G C_AM_ATT C_AM_REL C_AM_SM C_AM_SLOPE C_AM_TALK")
+                    "C_AM_GP C_AM_SHARE C_AM_G C_AM_ATT C_AM_REL C_AM_SM C_AM_SLOPE C_AM_TALK "
+                    "C_AM_UP")
 # meters since the last read-and-reset
 _declare(_ch_slots, "C_M_IN_PEAK C_M_IN_SQ C_M_OUT_PEAK C_M_OUT_SQ C_M_GATE_GR C_M_COMP_GR "
                     "C_M_N C_M_AM_G2 C_M_AM_TALK C_M_NONFINITE")
@@ -144,4 +146,8 @@ AM_REL = 2       # detector release coefficient
 AM_INCOH = 3     # 1: control power = sum of member powers
 AM_ACTIVE = 4    # group on and has members
 AM_NOM = 5       # effective number of open mics (telemetry), (sum g)^2 / sum g^2
-N_AM_STATE = 8
+AM_HOLD = 6      # last-mic hold on
+AM_LAST = 7      # the last talker (channel index, -1 none)
+AM_NOM_LIMIT = 8  # limit of the sum of squared gains (0 = off)
+AM_HOLD_N = 9    # samples above -3 dB that make a channel the last talker
+N_AM_STATE = 10

@@ -197,6 +197,7 @@ CHANNEL_SPECS: tuple[ParamSpec, ...] = tuple([
               doc="auto: gain sharing; manual: unity; mute: off (each change fades)"),
     ParamSpec("automix.weight_db", "dB", -12.0, 12.0, 0.0, "lin", 20.0, step=0.5,
               doc="automix weight: the channel counts this much louder in the sharing"),
+    _switch("automix.chair", False, "the channel stays up when its group's override is engaged"),
     _switch("main_on", True, "channel feeds the main bus"),
     ParamSpec("fader_db", "dB", OFF_DB, 10.0, 0.0, "lin", 20.0, step=0.25, doc="channel fader (-90 = off)"),
     _switch("mute", False, "channel mute (ramped)"),
@@ -233,6 +234,12 @@ AUTOMIX_SPECS: tuple[ParamSpec, ...] = (
     ParamSpec("mode_fade_ms", "ms", 0.0, 2000.0, 500.0, doc="fade of a channel's mode change"),
     ParamSpec("talk_threshold_db", "dB", -20.0, 0.0, -4.5,
               doc="telemetry: a member whose share is above this is talking"),
+    _switch("override", False, "chair override: chairs to full, the others down by override_depth_db"),
+    ParamSpec("override_depth_db", "dB", OFF_DB, 0.0, OFF_DB,
+              doc="gain of the non-chair members while the override is engaged (-90 = muted)"),
+    _switch("last_mic_hold", False, "keep the last talker at full gain while nobody talks"),
+    ParamSpec("nom_limit", "", 0.0, 10.0, 0.0,
+              doc="limit the sum of squared member gains to this many open mics (0 = off)"),
 )
 
 

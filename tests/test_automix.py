@@ -201,3 +201,50 @@ def test_automix_output_does_not_depend_on_block_size(fs: int) -> None:
         outs.append(y)
     for y in outs[1:]:
         assert np.max(np.abs(y - outs[0])) <= 1e-6
+
+
+def test_chair_override_brings_the_chair_up_and_mutes_the_rest() -> None:
+    # Override engaged on a group of four at rest with channel 1 as chair:
+    # over the 0.5 s fade the chair goes to full (0 dB) and the others to the
+    # override depth (muted by default); released, the sharing resumes.
+    n = 4
+    x = _noise(n, 6.0)
+    eng = _engine(n, channel={"1": {"chair": True}})
+    eng.process(x[:, :FS])
+    eng.set("automix.1.override", True)
+    gains, _ = _settled_gains_after(eng, x[:, FS:3 * FS])
+    assert abs(gains[0]) <= 0.05
+    assert np.all(gains[1:] <= -60.0)
+    eng.set("automix.1.override", False)
+    gains, _ = _settled_gains_after(eng, x[:, 3 * FS:6 * FS])
+    np.testing.assert_allclose(gains, -6.02, atol=0.25)
+
+
+@pytest.mark.parametrize("hold", [False, True])
+def test_last_mic_hold_keeps_the_last_talker_up(hold: bool) -> None:
+    # A talker on channel 2 for 1.5 s (the others 30 dB down), then all three
+    # mics carry the same room noise. Once the detectors have let go (400 ms
+    # release: 30 dB in about 3 s), without hold channel 2 is back at its
+    # rest share (-4.77 dB); with hold it stays at full while nobody talks.
+    n = 3
+    x = _noise(n, 7.0, level_db=-50.0)
+    x[1, :int(1.5 * FS)] = _noise(1, 1.5, seed=9, level_db=-20.0)[0]
+    eng = _engine(n, group={"last_mic_hold": hold})
+    eng.process(x[:, :5 * FS])
+    eng.telemetry()
+    eng.process(x[:, 5 * FS:])
+    gains = eng.telemetry()["automix_gain_db"]
+    if hold:
+        assert abs(gains[1]) <= 0.1
+    else:
+        assert abs(gains[1] - (-4.77)) <= 0.25
+    np.testing.assert_allclose(gains[[0, 2]], -4.77, atol=0.25)
+
+
+def test_nom_limit_scales_manual_members_to_the_limit() -> None:
+    # Two members in manual sit at unity (two open mics). A NOM limit of 1
+    # scales both so their squared gains add up to 1: -3.01 dB each.
+    eng = _engine(2, channel={"1": {"mode": "manual"}, "2": {"mode": "manual"}},
+                  group={"nom_limit": 1.0})
+    gains, _ = _settled_gains(eng, _noise(2, 2.0))
+    np.testing.assert_allclose(gains, -3.01, atol=0.05)

@@ -34,6 +34,7 @@ from .smoothing import one_pole_coef
 P_GROUP = CH_SLOT["automix.group"]
 P_MODE = CH_SLOT["automix.mode"]
 P_WEIGHT = CH_SLOT["automix.weight_db"]
+P_CHAIR = CH_SLOT["automix.chair"]
 PA_ON = AUTOMIX_SLOT["on"]
 PA_SUM = AUTOMIX_SLOT["sum"]
 PA_SLOPE = AUTOMIX_SLOT["slope"]
@@ -42,6 +43,14 @@ PA_REL = AUTOMIX_SLOT["detector_release_ms"]
 PA_GAIN = AUTOMIX_SLOT["gain_ms"]
 PA_FADE = AUTOMIX_SLOT["mode_fade_ms"]
 PA_TALK = AUTOMIX_SLOT["talk_threshold_db"]
+PA_OVR = AUTOMIX_SLOT["override"]
+PA_OVR_DEPTH = AUTOMIX_SLOT["override_depth_db"]
+PA_HOLD = AUTOMIX_SLOT["last_mic_hold"]
+PA_NOM = AUTOMIX_SLOT["nom_limit"]
+#: Last-mic hold (Dugan Music System): a channel becomes the last talker when
+#: its share stays above -3 dB for half a second.
+HOLD_SHARE = 0.7079457843841379  # -3 dB
+HOLD_S = 0.5
 MODE_AUTO, MODE_MANUAL, MODE_MUTE = 0, 1, 2
 #: Detector floor: -120 dBFS of power, so digital silence divides cleanly.
 POWER_FLOOR = 1e-12
@@ -66,8 +75,12 @@ def automix_tick(par, ch_par_stride, am_par, S, am, fs, fresh) -> None:
         am[g, L.AM_REL] = one_pole_coef(q[PA_REL], fs)
         am[g, L.AM_INCOH] = q[PA_SUM]
         am[g, L.AM_ACTIVE] = 0.0
+        am[g, L.AM_HOLD] = q[PA_HOLD]
+        am[g, L.AM_NOM_LIMIT] = q[PA_NOM]
+        am[g, L.AM_HOLD_N] = HOLD_S * fs
         if fresh < 0:
             am[g, L.AM_PS] = 0.0
+            am[g, L.AM_LAST] = -1.0
     for c in range(S.shape[1]):
         p = par[c * ch_par_stride:(c + 1) * ch_par_stride]
         g = int(p[P_GROUP]) - 1
@@ -78,6 +91,12 @@ def automix_tick(par, ch_par_stride, am_par, S, am, fs, fresh) -> None:
         mode = int(p[P_MODE])
         if g < 0:
             fa, fm = 0.0, 1.0
+        elif am_par[g * N_AUTOMIX_PARAMS + PA_OVR] >= 0.5 and mode != MODE_MUTE:
+            # chair override: chairs to full, the rest down to the override depth
+            am[g, L.AM_ACTIVE] = 1.0
+            fa = 0.0
+            depth = am_par[g * N_AUTOMIX_PARAMS + PA_OVR_DEPTH]
+            fm = 1.0 if p[P_CHAIR] >= 0.5 else (0.0 if depth <= -90.0 else 10.0 ** (depth * 0.05))
         else:
             am[g, L.AM_ACTIVE] = 1.0
             fa = 1.0 if mode == MODE_AUTO else 0.0
@@ -100,6 +119,7 @@ def automix_tick(par, ch_par_stride, am_par, S, am, fs, fresh) -> None:
             S[L.C_AM_G, c] = fm
             S[L.C_AM_SHARE, c] = 1.0
             S[L.C_AM_P, c] = 0.0
+            S[L.C_AM_UP, c] = 0.0
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -130,7 +150,8 @@ def automix_pass(det, S, am, gain, u, n0, n1) -> None:
     _rows(det, u, gain, am, n0, n1, unit_slope, S[L.C_AM_W], S[L.C_AM_FA], S[L.C_AM_P],
           S[L.C_AM_ATT], S[L.C_AM_REL], S[L.C_AM_GRP], S[L.C_AM_GP], S[L.C_AM_SLOPE],
           S[L.C_AM_SHARE], S[L.C_AM_FA_T], S[L.C_AM_FM], S[L.C_AM_FM_T], S[L.C_AM_FSTEP],
-          S[L.C_AM_G], S[L.C_AM_SM], S[L.C_AM_TALK], S[L.C_M_AM_G2], S[L.C_M_AM_TALK])
+          S[L.C_AM_G], S[L.C_AM_SM], S[L.C_AM_TALK], S[L.C_AM_UP], S[L.C_M_AM_G2],
+          S[L.C_M_AM_TALK])
 
 
 # One function holds the whole per-sample sequence with every state row as its
@@ -138,8 +159,14 @@ def automix_pass(det, S, am, gain, u, n0, n1) -> None:
 # the arithmetic, and separate arguments let LLVM vectorise the channel loops.
 @njit(cache=True, nogil=True, error_model="numpy")
 def _rows(det, u, gain, am, n0, n1, unit_slope, w, fa, p, att, rel, grp, gp, slope, share,
-          fa_t, fm, fm_t, fstep, g, sm, talk_ratio, m_g2, m_talk) -> None:
+          fa_t, fm, fm_t, fstep, g, sm, talk_ratio, up, m_g2, m_talk) -> None:
     n_ch = det.shape[1]
+    n_groups = am.shape[0]
+    # last-mic hold and NOM limits need a look across each group every sample
+    group_rules = False
+    for k in range(n_groups):
+        group_rules = group_rules or (am[k, L.AM_ACTIVE] != 0.0 and (
+            am[k, L.AM_HOLD] >= 0.5 or am[k, L.AM_NOM_LIMIT] > 0.0))
     for n in range(n0, n1):
         # weighted, mode-faded detection and its RMS detector
         for c in range(n_ch):
@@ -171,6 +198,7 @@ def _rows(det, u, gain, am, n0, n1, unit_slope, w, fa, p, att, rel, grp, gp, slo
                 sh = fast_exp2(0.5 * slope[c] * fast_log2(ratio))
             sh = min(sh, 1.0)
             share[c] = sh
+            up[c] = up[c] + 1.0 if sh >= HOLD_SHARE else 0.0
             # talking: an auto member above the group's share threshold and -60 dBFS
             talking = (fa[c] > 0.5) & (ratio >= talk_ratio[c]) & (p[c] >= 1e-6)
             m_talk[c] += 1.0 if talking else 0.0
@@ -179,12 +207,51 @@ def _rows(det, u, gain, am, n0, n1, unit_slope, w, fa, p, att, rel, grp, gp, slo
             m = fm[c] + min(max(fm_t[c] - fm[c], -fstep[c]), fstep[c])
             fa[c] = a
             fm[c] = m
-            target = a * sh + m
+            gain[n, c] = a * sh + m  # the target; smoothed below
+        if group_rules:
+            _group_rules(gain[n], am, grp, share, up, fa)
+        for c in range(n_ch):
+            target = gain[n, c]
             gc = g[c] + sm[c] * (target - g[c])
             gc = target if abs(target - gc) <= 1e-9 else gc
             g[c] = gc
             m_g2[c] += gc * gc
             gain[n, c] = gc
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _group_rules(target, am, grp, share, up, fa) -> None:
+    """Last-mic hold and NOM limit, per group, on this sample's gain targets.
+
+    Hold: a member whose share stayed above -3 dB for 0.5 s becomes the
+    group's last talker; while no member is above -3 dB, the last talker
+    stays at full gain (its auto part). NOM limit: when the members' squared
+    gains add up to more than the limit, all of them are scaled down to it.
+    """
+    for k in range(am.shape[0]):
+        if am[k, L.AM_ACTIVE] == 0.0:
+            continue
+        last = int(am[k, L.AM_LAST])
+        anyone = False
+        for c in range(target.shape[0]):
+            if grp[c] == k:
+                anyone = anyone or share[c] >= HOLD_SHARE
+                if up[c] >= am[k, L.AM_HOLD_N]:
+                    last = c
+        am[k, L.AM_LAST] = float(last)
+        if am[k, L.AM_HOLD] >= 0.5 and not anyone and last >= 0 and grp[last] == k:
+            target[last] += fa[last] * (1.0 - share[last])
+        limit = am[k, L.AM_NOM_LIMIT]
+        if limit > 0.0:
+            s2 = 0.0
+            for c in range(target.shape[0]):
+                if grp[c] == k:
+                    s2 += target[c] * target[c]
+            if s2 > limit:
+                scale = math.sqrt(limit / s2)
+                for c in range(target.shape[0]):
+                    if grp[c] == k:
+                        target[c] *= scale
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc"})
