@@ -26,7 +26,7 @@ from .scene import Scene
 
 #: Telemetry values per channel, in the order of ``Engine.telemetry()``.
 CHANNEL_TELEMETRY = ("in_peak_db", "in_rms_db", "out_rms_db", "gate_gr_db", "comp_gr_db",
-                     "automix_gain_db", "talking")
+                     "automix_gain_db", "talking", "duck_gain_db")
 BUS_TELEMETRY = ("peak_db", "rms_db", "comp_gr_db", "limiter_gr_db")
 FLOOR_DB = -120.0
 
@@ -187,10 +187,11 @@ class Engine:
             "out_rms_db": _db(np.sqrt(cs[L.C_M_OUT_SQ] / n)),
             "gate_gr_db": cs[L.C_M_GATE_GR].copy(),
             "comp_gr_db": cs[L.C_M_COMP_GR].copy(),
-            # mean power gain of the automixer over the period (0 dB outside a group)
-            "automix_gain_db": np.maximum(10.0 * np.log10(np.maximum(cs[L.C_M_AM_G2] / n, 1e-30)),
-                                          FLOOR_DB),
+            # mean power gains of the automixer and the ducker over the period;
+            # samples where they did not run had unity gain
+            "automix_gain_db": _mean_power_db(cs[L.C_M_AM_G2], cs[L.C_M_AM_N], n),
             "talking": (cs[L.C_M_AM_TALK] >= 0.5 * n).astype(np.float64),
+            "duck_gain_db": _mean_power_db(cs[L.C_M_DK_G2], cs[L.C_M_DK_N], n),
             "nonfinite": cs[L.C_M_NONFINITE].copy(),
             "bus_peak_db": _db(bs[:, L.B_M_PEAK]),
             "bus_rms_db": _db(np.sqrt(bs[:, L.B_M_SQ] / nb)),
@@ -200,6 +201,12 @@ class Engine:
         }
         self.plan.request_meter_reset()
         return t
+
+
+def _mean_power_db(sum_g2: np.ndarray, counted: np.ndarray, total: np.ndarray) -> np.ndarray:
+    mean = (sum_g2 + np.maximum(total - counted, 0.0)) / total
+    with np.errstate(divide="ignore"):
+        return np.maximum(10.0 * np.log10(mean), FLOOR_DB)
 
 
 def _nom(shares: np.ndarray) -> float:

@@ -109,9 +109,12 @@ _declare(_ch_slots, "C_GF C_GF_T C_MAIN C_MAIN_T C_PL C_PL_T C_PR C_PR_T")
 _declare(_ch_slots, "C_AM_W C_AM_GRP C_AM_FA C_AM_FA_T C_AM_FM C_AM_FM_T C_AM_FSTEP C_AM_P "
                     "C_AM_GP C_AM_SHARE C_AM_G C_AM_ATT C_AM_REL C_AM_SM C_AM_SLOPE C_AM_TALK "
                     "C_AM_UP")
+# ducking under an automix group: group (-1 none), depth and key threshold
+# (linear power), ballistics, hold, and the ducking gain
+_declare(_ch_slots, "C_DK_GRP C_DK_DEPTH C_DK_THR C_DK_ATT C_DK_REL C_DK_HOLD_N C_DK_HOLDC C_DK_G")
 # meters since the last read-and-reset
 _declare(_ch_slots, "C_M_IN_PEAK C_M_IN_SQ C_M_OUT_PEAK C_M_OUT_SQ C_M_GATE_GR C_M_COMP_GR "
-                    "C_M_N C_M_AM_G2 C_M_AM_TALK C_M_NONFINITE")
+                    "C_M_N C_M_AM_G2 C_M_AM_N C_M_AM_TALK C_M_DK_G2 C_M_DK_N C_M_NONFINITE")
 N_CH_STATE = len(_ch_slots)
 N_CH_METERS = C_M_NONFINITE - C_M_IN_PEAK + 1  # noqa: F821
 
@@ -150,4 +153,8 @@ AM_HOLD = 6      # last-mic hold on
 AM_LAST = 7      # the last talker (channel index, -1 none)
 AM_NOM_LIMIT = 8  # limit of the sum of squared gains (0 = off)
 AM_HOLD_N = 9    # samples above -3 dB that make a channel the last talker
-N_AM_STATE = 10
+AM_KEY = 10      # the group keys a ducked channel
+AM_KPS = 11      # ducking key: power of the group's control signal, fast detector
+AM_KATT = 12     # its attack coefficient (5 ms)
+AM_KREL = 13     # its release coefficient (50 ms; the ducker's hold bridges pauses)
+N_AM_STATE = 14

@@ -248,3 +248,31 @@ def test_nom_limit_scales_manual_members_to_the_limit() -> None:
                   group={"nom_limit": 1.0})
     gains, _ = _settled_gains(eng, _noise(2, 2.0))
     np.testing.assert_allclose(gains, -3.01, atol=0.05)
+
+
+def test_music_bed_ducks_under_the_voices() -> None:
+    # Two voices in group 1 and a music bed (channel 3) ducked under it by
+    # 12 dB: while a voice talks the bed sits at -12 dB (+-0.25), after the
+    # voices stop it stays down for the hold (500 ms) and comes back to 0 dB
+    # with the release (600 ms time constant: within 0.05 dB 4 s later).
+    x = _noise(3, 8.0, level_db=-70.0)
+    x[0, :2 * FS] = _noise(1, 2.0, seed=4, level_db=-20.0)[0]
+    x[2] = _noise(1, 8.0, seed=8, level_db=-30.0)[0]
+    ch = {"1": {"hpf": {"on": False}, "automix": {"group": "1"}},
+          "2": {"hpf": {"on": False}, "automix": {"group": "1"}},
+          "3": {"hpf": {"on": False}, "duck": {"group": "1", "depth_db": -12.0}}}
+    eng = Engine.from_scene({"sample_rate": FS, "channels": 3, "ch": ch,
+                             "bus": {"main": {"limiter": {"on": False}}}})
+    eng.process(x[:, :FS // 2])
+    eng.telemetry()
+    eng.process(x[:, FS // 2:2 * FS])
+    talking = eng.telemetry()
+    assert abs(talking["duck_gain_db"][2] - (-12.0)) <= 0.25
+    assert talking["duck_gain_db"][0] == 0.0  # voices are not ducked
+    eng.process(x[:, 2 * FS:2 * FS + FS // 2 - FS // 20])
+    held = eng.telemetry()["duck_gain_db"][2]
+    assert held <= -11.0, "still down during the hold"
+    eng.process(x[:, 2 * FS + FS // 2 - FS // 20:6 * FS])
+    eng.telemetry()
+    eng.process(x[:, 6 * FS:])
+    assert abs(eng.telemetry()["duck_gain_db"][2]) <= 0.05

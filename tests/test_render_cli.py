@@ -334,7 +334,7 @@ def test_telemetry_csv(tmp_path: Path) -> None:
     with open(tele, newline="", encoding="utf-8") as f:
         table = list(csv.reader(f))
     assert table[0] == ["time_s", "ch", "name", "in_peak_db", "in_rms_db", "out_rms_db", "gate_gr_db",
-                        "comp_gr_db", "automix_gain_db", "talking"]
+                        "comp_gr_db", "automix_gain_db", "talking", "duck_gain_db"]
     rows = table[1:]
     assert len(rows) == 2 * 100
     assert [r[1] for r in rows] == ["1", "2"] * 100

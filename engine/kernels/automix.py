@@ -35,6 +35,12 @@ P_GROUP = CH_SLOT["automix.group"]
 P_MODE = CH_SLOT["automix.mode"]
 P_WEIGHT = CH_SLOT["automix.weight_db"]
 P_CHAIR = CH_SLOT["automix.chair"]
+P_DK_GROUP = CH_SLOT["duck.group"]
+P_DK_DEPTH = CH_SLOT["duck.depth_db"]
+P_DK_THR = CH_SLOT["duck.threshold_db"]
+P_DK_ATT = CH_SLOT["duck.attack_ms"]
+P_DK_HOLD = CH_SLOT["duck.hold_ms"]
+P_DK_REL = CH_SLOT["duck.release_ms"]
 PA_ON = AUTOMIX_SLOT["on"]
 PA_SUM = AUTOMIX_SLOT["sum"]
 PA_SLOPE = AUTOMIX_SLOT["slope"]
@@ -51,6 +57,10 @@ PA_NOM = AUTOMIX_SLOT["nom_limit"]
 #: its share stays above -3 dB for half a second.
 HOLD_SHARE = 0.7079457843841379  # -3 dB
 HOLD_S = 0.5
+#: The ducking key follows the group's voices quickly; the ducker's hold
+#: bridges the gaps between words.
+KEY_ATTACK_MS = 5.0
+KEY_RELEASE_MS = 50.0
 MODE_AUTO, MODE_MANUAL, MODE_MUTE = 0, 1, 2
 #: Detector floor: -120 dBFS of power, so digital silence divides cleanly.
 POWER_FLOOR = 1e-12
@@ -75,6 +85,9 @@ def automix_tick(par, ch_par_stride, am_par, S, am, fs, fresh) -> None:
         am[g, L.AM_REL] = one_pole_coef(q[PA_REL], fs)
         am[g, L.AM_INCOH] = q[PA_SUM]
         am[g, L.AM_ACTIVE] = 0.0
+        am[g, L.AM_KEY] = 0.0
+        am[g, L.AM_KATT] = one_pole_coef(KEY_ATTACK_MS, fs)
+        am[g, L.AM_KREL] = one_pole_coef(KEY_RELEASE_MS, fs)
         am[g, L.AM_HOLD] = q[PA_HOLD]
         am[g, L.AM_NOM_LIMIT] = q[PA_NOM]
         am[g, L.AM_HOLD_N] = HOLD_S * fs
@@ -88,6 +101,15 @@ def automix_tick(par, ch_par_stride, am_par, S, am, fs, fresh) -> None:
             g = -1  # a group that is off leaves its members at unity
         S[L.C_AM_GRP, c] = float(g)
         S[L.C_AM_W, c] = 10.0 ** (p[P_WEIGHT] * 0.05)
+        dk = int(p[P_DK_GROUP]) - 1
+        S[L.C_DK_GRP, c] = float(dk)
+        S[L.C_DK_DEPTH, c] = 10.0 ** (p[P_DK_DEPTH] * 0.05)
+        S[L.C_DK_THR, c] = 10.0 ** (p[P_DK_THR] * 0.1)
+        S[L.C_DK_ATT, c] = one_pole_coef(p[P_DK_ATT], fs)
+        S[L.C_DK_REL, c] = one_pole_coef(p[P_DK_REL], fs)
+        S[L.C_DK_HOLD_N, c] = p[P_DK_HOLD] * 1e-3 * fs
+        if dk >= 0:
+            am[dk, L.AM_KEY] = 1.0  # the group's control level is needed as a key
         mode = int(p[P_MODE])
         if g < 0:
             fa, fm = 0.0, 1.0
@@ -120,13 +142,16 @@ def automix_tick(par, ch_par_stride, am_par, S, am, fs, fresh) -> None:
             S[L.C_AM_SHARE, c] = 1.0
             S[L.C_AM_P, c] = 0.0
             S[L.C_AM_UP, c] = 0.0
+            S[L.C_DK_G, c] = 1.0
+            S[L.C_DK_HOLDC, c] = 0.0
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def automix_needed(S) -> bool:
     """True while any channel is a member of an active group or its gain still moves."""
     for c in range(S.shape[1]):
-        if S[L.C_AM_GRP, c] >= 0.0 or S[L.C_AM_G, c] != 1.0 or S[L.C_AM_FM, c] != 1.0:
+        if (S[L.C_AM_GRP, c] >= 0.0 or S[L.C_AM_G, c] != 1.0 or S[L.C_AM_FM, c] != 1.0
+                or S[L.C_DK_GRP, c] >= 0.0 or S[L.C_DK_G, c] != 1.0):
             return True
     return False
 
@@ -145,13 +170,18 @@ def automix_pass(det, S, am, gain, u, n0, n1) -> None:
         Scratch: weighted, mode-faded detection signal.
     """
     unit_slope = True
+    ducking = False
     for c in range(det.shape[1]):
         unit_slope = unit_slope and (S[L.C_AM_GRP, c] < 0.0 or S[L.C_AM_SLOPE, c] == 1.0)
+        ducking = ducking or S[L.C_DK_GRP, c] >= 0.0 or S[L.C_DK_G, c] != 1.0
     _rows(det, u, gain, am, n0, n1, unit_slope, S[L.C_AM_W], S[L.C_AM_FA], S[L.C_AM_P],
           S[L.C_AM_ATT], S[L.C_AM_REL], S[L.C_AM_GRP], S[L.C_AM_GP], S[L.C_AM_SLOPE],
           S[L.C_AM_SHARE], S[L.C_AM_FA_T], S[L.C_AM_FM], S[L.C_AM_FM_T], S[L.C_AM_FSTEP],
           S[L.C_AM_G], S[L.C_AM_SM], S[L.C_AM_TALK], S[L.C_AM_UP], S[L.C_M_AM_G2],
-          S[L.C_M_AM_TALK])
+          S[L.C_M_AM_N], S[L.C_M_AM_TALK], ducking, S[L.C_DK_GRP], S[L.C_DK_DEPTH], S[L.C_DK_THR],
+          S[L.C_DK_ATT], S[L.C_DK_REL], S[L.C_DK_HOLD_N], S[L.C_DK_HOLDC], S[L.C_DK_G],
+          S[L.C_M_DK_G2], S[L.C_M_DK_N])
+
 
 
 # One function holds the whole per-sample sequence with every state row as its
@@ -159,7 +189,8 @@ def automix_pass(det, S, am, gain, u, n0, n1) -> None:
 # the arithmetic, and separate arguments let LLVM vectorise the channel loops.
 @njit(cache=True, nogil=True, error_model="numpy")
 def _rows(det, u, gain, am, n0, n1, unit_slope, w, fa, p, att, rel, grp, gp, slope, share,
-          fa_t, fm, fm_t, fstep, g, sm, talk_ratio, up, m_g2, m_talk) -> None:
+          fa_t, fm, fm_t, fstep, g, sm, talk_ratio, up, m_g2, m_n, m_talk, ducking, dk_grp,
+          dk_depth, dk_thr, dk_att, dk_rel, dk_hold_n, dk_holdc, dk_g, m_dk_g2, m_dk_n) -> None:
     n_ch = det.shape[1]
     n_groups = am.shape[0]
     # last-mic hold and NOM limits need a look across each group every sample
@@ -177,15 +208,17 @@ def _rows(det, u, gain, am, n0, n1, unit_slope, w, fa, p, att, rel, grp, gp, slo
             p[c] = pc + (att[c] if x2 > pc else rel[c]) * (x2 - pc)
         # each group's control level: of the summed signal, or the power sum
         for k in range(am.shape[0]):
-            if am[k, L.AM_ACTIVE] == 0.0:
+            if am[k, L.AM_ACTIVE] == 0.0 and am[k, L.AM_KEY] == 0.0:
                 continue
+            s = _group_sum(u[n], grp, float(k))
+            s2 = s * s
             if am[k, L.AM_INCOH] >= 0.5:
                 am[k, L.AM_PS] = _group_sum(p, grp, float(k))
             else:
-                s = _group_sum(u[n], grp, float(k))
-                s2 = s * s
                 ps = am[k, L.AM_PS]
                 am[k, L.AM_PS] = ps + (am[k, L.AM_ATT] if s2 > ps else am[k, L.AM_REL]) * (s2 - ps)
+            ks = am[k, L.AM_KPS]
+            am[k, L.AM_KPS] = ks + (am[k, L.AM_KATT] if s2 > ks else am[k, L.AM_KREL]) * (s2 - ks)
         for c in range(n_ch):
             k = int(grp[c])
             gp[c] = am[max(k, 0), L.AM_PS] if k >= 0 else POWER_FLOOR
@@ -216,7 +249,34 @@ def _rows(det, u, gain, am, n0, n1, unit_slope, w, fa, p, att, rel, grp, gp, slo
             gc = target if abs(target - gc) <= 1e-9 else gc
             g[c] = gc
             m_g2[c] += gc * gc
+            m_n[c] += 1.0
             gain[n, c] = gc
+        if ducking:
+            _duck(gain, n, am, dk_grp, dk_depth, dk_thr, dk_att, dk_rel, dk_hold_n, dk_holdc, dk_g,
+                  m_dk_g2, m_dk_n)
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _duck(gain, n, am, grp, depth, thr, att, rel, hold_n, holdc, g, m_g2, m_n) -> None:
+    """Duck channels under an automix group's voices (a music bed under talk).
+
+    The key is the level of the group's summed voices on a fast detector:
+    above the threshold the gain glides down to the depth with the attack
+    time constant, stays there for the hold time after the key drops, then
+    glides back up with the release time constant.
+    """
+    for c in range(gain.shape[1]):
+        k = int(grp[c])
+        key = (k >= 0) & (am[max(k, 0), L.AM_KPS] > thr[c])
+        h = hold_n[c] if key else max(holdc[c] - 1.0, 0.0)
+        holdc[c] = h
+        target = depth[c] if (key | (h > 0.0)) else 1.0
+        gc = g[c] + (att[c] if target < g[c] else rel[c]) * (target - g[c])
+        gc = target if abs(target - gc) <= 1e-9 else gc
+        g[c] = gc
+        m_g2[c] += gc * gc
+        m_n[c] += 1.0
+        gain[n, c] *= gc
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
