@@ -112,6 +112,11 @@ _declare(_ch_slots, "C_AM_W C_AM_GRP C_AM_FA C_AM_FA_T C_AM_FM C_AM_FM_T C_AM_FS
 # ducking under an automix group: group (-1 none), depth and key threshold
 # (linear power), ballistics, hold, and the ducking gain
 _declare(_ch_slots, "C_DK_GRP C_DK_DEPTH C_DK_THR C_DK_ATT C_DK_REL C_DK_HOLD_N C_DK_HOLDC C_DK_G")
+# gating mode: open flag, hold counter, tracked noise floor (power; negative while
+# warming up), priority, always-on, closing coefficient, member of a gated
+# group, opening margin (power), fast detector power
+_declare(_ch_slots, "C_GT_OPEN C_GT_HOLDC C_GT_NF C_GT_PRIO C_GT_ALWAYS C_GT_REL C_GT_MEMBER "
+                    "C_GT_MARGIN C_GT_PF")
 # meters since the last read-and-reset
 _declare(_ch_slots, "C_M_IN_PEAK C_M_IN_SQ C_M_OUT_PEAK C_M_OUT_SQ C_M_GATE_GR C_M_COMP_GR "
                     "C_M_N C_M_AM_G2 C_M_AM_N C_M_AM_TALK C_M_DK_G2 C_M_DK_N C_M_NONFINITE")
@@ -157,4 +162,18 @@ AM_KEY = 10      # the group keys a ducked channel
 AM_KPS = 11      # ducking key: power of the group's control signal, fast detector
 AM_KATT = 12     # its attack coefficient (5 ms)
 AM_KREL = 13     # its release coefficient (50 ms; the ducker's hold bridges pauses)
-N_AM_STATE = 14
+AM_GATE = 14     # 1: gating mode
+AM_G_MARGIN = 15  # open above noise floor times this (power)
+AM_G_MAXBUS = 16  # open only above the loudest member times this (power)
+AM_G_HOLD_N = 17  # hold, samples
+AM_G_OFF = 18    # gain of a closed mic
+AM_G_MAXNOM = 19  # most open mics (always-on ones not counted)
+AM_G_NOMA = 20   # 1: number-of-open-mics attenuation
+AM_G_LASTON = 21  # 1: last-mic lock-on
+AM_G_LAST = 22   # last mic opened (-1 none)
+AM_G_NF_DN = 23  # noise floor tracker: coefficient falling (500 ms)
+AM_G_NF_UP = 24  # and its rise limit, a power factor per sample (3 dB/s)
+AM_G_NOM = 25    # mics open now
+AM_G_PATT = 26   # gate detector attack coefficient (1 ms)
+AM_G_PREL = 27   # gate detector release coefficient (10 ms)
+N_AM_STATE = 28

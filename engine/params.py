@@ -26,6 +26,7 @@ N_AUTOMIX_GROUPS = 4
 AUTOMIX_GROUPS = ("none",) + tuple(str(g) for g in range(1, N_AUTOMIX_GROUPS + 1))
 AUTOMIX_MODES = ("auto", "manual", "mute")
 AUTOMIX_SUMS = ("coherent", "incoherent")
+AUTOMIX_GROUP_MODES = ("share", "gate")
 HPF_SLOPES = (12, 24)
 
 
@@ -198,6 +199,9 @@ CHANNEL_SPECS: tuple[ParamSpec, ...] = tuple([
     ParamSpec("automix.weight_db", "dB", -12.0, 12.0, 0.0, "lin", 20.0, step=0.5,
               doc="automix weight: the channel counts this much louder in the sharing"),
     _switch("automix.chair", False, "the channel stays up when its group's override is engaged"),
+    ParamSpec("automix.priority", "", 0, 3, 0, step=1.0,
+              doc="gating mode: higher priority opens first when the open-mic limit is reached"),
+    _switch("automix.always_on", False, "gating mode: always open, not counted against max_nom"),
     ParamSpec("duck.group", "", 0, N_AUTOMIX_GROUPS, 0, "choice", choices=AUTOMIX_GROUPS,
               doc="duck this channel while that automix group's talkers are active (none: off)"),
     ParamSpec("duck.depth_db", "dB", -60.0, 0.0, -12.0, doc="gain while ducked"),
@@ -233,6 +237,8 @@ SEND_SPECS: tuple[ParamSpec, ...] = (
 #: One automix group (paths ``automix.<group>.<name>``).
 AUTOMIX_SPECS: tuple[ParamSpec, ...] = (
     _switch("on", True, "the group automixes (off: every member at unity)"),
+    ParamSpec("mode", "", 0, 1, 0, "choice", choices=AUTOMIX_GROUP_MODES,
+              doc="share: Dugan gain sharing; gate: gated automixer with NOMA"),
     ParamSpec("sum", "", 0, 1, 0, "choice", choices=AUTOMIX_SUMS,
               doc="control level: of the summed signal (Dugan) or the power sum of the channels"),
     ParamSpec("slope", "", 1.0, 4.0, 1.0, doc="gain = share^slope: 1 gain sharing, higher more gate-like"),
@@ -248,6 +254,16 @@ AUTOMIX_SPECS: tuple[ParamSpec, ...] = (
     _switch("last_mic_hold", False, "keep the last talker at full gain while nobody talks"),
     ParamSpec("nom_limit", "", 0.0, 10.0, 0.0,
               doc="limit the sum of squared member gains to this many open mics (0 = off)"),
+    ParamSpec("gate_margin_db", "dB", 0.0, 40.0, 10.0,
+              doc="gating: a mic opens this far above its own tracked noise floor"),
+    ParamSpec("gate_maxbus_db", "dB", 0.0, 20.0, 3.0,
+              doc="gating: a mic opens only within this of the loudest member (one mic per source)"),
+    ParamSpec("gate_hold_ms", "ms", 0.0, 5000.0, 400.0, doc="gating: time held open after the talker stops"),
+    ParamSpec("gate_release_ms", "ms", 5.0, 2000.0, 150.0, "log", doc="gating: closing time constant"),
+    ParamSpec("off_attenuation_db", "dB", 0.0, 90.0, 15.0, doc="gating: attenuation of a closed mic"),
+    ParamSpec("max_nom", "", 1.0, 16.0, 3.0, step=1.0, doc="gating: most mics open at once"),
+    _switch("noma", True, "gating: open mics share -10 log10 NOM of gain"),
+    _switch("last_mic_on", True, "gating: the last mic opened stays open while nobody talks"),
 )
 
 

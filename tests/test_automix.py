@@ -276,3 +276,100 @@ def test_music_bed_ducks_under_the_voices() -> None:
     eng.telemetry()
     eng.process(x[:, 6 * FS:])
     assert abs(eng.telemetry()["duck_gain_db"][2]) <= 0.05
+
+
+# -- gating mode ----------------------------------------------------------------------------------
+def _gated(n: int, group: dict | None = None, channel: dict | None = None) -> Engine:
+    return _engine(n, group={"mode": "gate", **(group or {})}, channel=channel)
+
+
+def _room(n: int, seconds: float) -> np.ndarray:
+    return _noise(n, seconds, seed=21, level_db=-60.0)
+
+
+def _window_gains(eng: Engine, x: np.ndarray, start_s: float, stop_s: float) -> np.ndarray:
+    eng.process(x[:, :int(start_s * FS)])
+    eng.telemetry()
+    eng.process(x[:, int(start_s * FS):int(stop_s * FS)])
+    return eng.telemetry()["automix_gain_db"]
+
+
+@pytest.mark.parametrize("talkers", [1, 2, 4])
+def test_gate_noma_gives_minus_10_log_nom(talkers: int) -> None:
+    # NOMA: with NOM mics open each open mic sits at -10 log10 NOM (Shure
+    # gain-change formula); closed mics at the off attenuation (-15 dB).
+    n = 6
+    x = _room(n, 4.0)
+    for i in range(talkers):
+        x[i, FS:] += _noise(1, 3.0, seed=30 + i, level_db=-20.0)[0]
+    gains = _window_gains(_gated(n, group={"max_nom": 6}), x, 2.0, 4.0)
+    np.testing.assert_allclose(gains[:talkers], -10.0 * np.log10(talkers), atol=0.25)
+    np.testing.assert_allclose(gains[talkers:], -15.0, atol=0.25)
+
+
+def test_gate_max_nom_opens_at_most_that_many_by_priority() -> None:
+    # Four talkers at once with max_nom 2: only two open; channel 4 has the
+    # higher priority so it is one of them.
+    n = 4
+    x = _room(n, 4.0)
+    for i in range(n):
+        x[i, FS:] += _noise(1, 3.0, seed=40 + i, level_db=-20.0)[0]
+    gains = _window_gains(_gated(n, group={"max_nom": 2}, channel={"4": {"priority": 2}}), x, 2.0, 4.0)
+    assert int(np.sum(gains > -4.0)) == 2
+    assert abs(gains[3] - (-3.01)) <= 0.25
+    assert np.sum(np.abs(gains - (-15.0)) <= 0.25) == 2
+
+
+def test_gate_hold_then_close() -> None:
+    # A talker stops: the mic stays open for the hold (400 ms) plus the
+    # detector's fall (under 80 ms), then closes to the off attenuation
+    # with the gate release (150 ms time constant: within 0.2 dB after 1.5 s).
+    n = 2
+    x = _room(n, 4.0)
+    x[0, FS:2 * FS] += _noise(1, 1.0, seed=50, level_db=-20.0)[0]
+    eng = _gated(n, group={"last_mic_on": False})
+    eng.process(x[:, :2 * FS])
+    eng.telemetry()
+    g = []
+    for i in range(2 * FS, 4 * FS, FS // 100):
+        eng.process(x[:, i:i + FS // 100])
+        g.append(eng.telemetry()["automix_gain_db"][0])
+    g = np.array(g)
+    t_close = np.argmax(g < -0.5) * 10.0  # ms after the talker stopped
+    assert 400.0 <= t_close <= 480.0
+    assert g[-1] <= -14.8
+
+
+def test_gate_last_mic_lock_on() -> None:
+    # With lock-on the last mic opened stays open (at full, NOM = 1) after the
+    # talker stops; the others stay at the off attenuation.
+    n = 3
+    x = _room(n, 5.0)
+    x[1, FS:2 * FS] += _noise(1, 1.0, seed=60, level_db=-20.0)[0]
+    gains = _window_gains(_gated(n), x, 3.5, 5.0)
+    assert abs(gains[1]) <= 0.05
+    np.testing.assert_allclose(gains[[0, 2]], -15.0, atol=0.25)
+
+
+def test_gate_one_mic_per_source() -> None:
+    # One talker heard on two mics, 6 dB lower on the second: only the louder
+    # mic opens (the quieter is outside gate_maxbus_db of the loudest).
+    n = 2
+    x = _room(n, 4.0)
+    src = _noise(1, 3.0, seed=70, level_db=-20.0)[0]
+    x[0, FS:] += src
+    x[1, FS:] += src * undb(-6.0)
+    gains = _window_gains(_gated(n), x, 2.0, 4.0)
+    assert abs(gains[0]) <= 0.1
+    assert abs(gains[1] - (-15.0)) <= 0.25
+
+
+def test_gate_always_on_is_open_and_counted_in_noma() -> None:
+    # An always-on mic is open even when silent and is not limited by
+    # max_nom; with one talker open too, NOM is 2: both at -3.01 dB.
+    n = 3
+    x = _room(n, 4.0)
+    x[0, FS:] += _noise(1, 3.0, seed=80, level_db=-20.0)[0]
+    gains = _window_gains(_gated(n, group={"max_nom": 1}, channel={"3": {"always_on": True}}), x, 2.0, 4.0)
+    np.testing.assert_allclose(gains[[0, 2]], -3.01, atol=0.25)
+    assert abs(gains[1] - (-15.0)) <= 0.25

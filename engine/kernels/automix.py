@@ -35,6 +35,8 @@ P_GROUP = CH_SLOT["automix.group"]
 P_MODE = CH_SLOT["automix.mode"]
 P_WEIGHT = CH_SLOT["automix.weight_db"]
 P_CHAIR = CH_SLOT["automix.chair"]
+P_PRIO = CH_SLOT["automix.priority"]
+P_ALWAYS = CH_SLOT["automix.always_on"]
 P_DK_GROUP = CH_SLOT["duck.group"]
 P_DK_DEPTH = CH_SLOT["duck.depth_db"]
 P_DK_THR = CH_SLOT["duck.threshold_db"]
@@ -53,6 +55,27 @@ PA_OVR = AUTOMIX_SLOT["override"]
 PA_OVR_DEPTH = AUTOMIX_SLOT["override_depth_db"]
 PA_HOLD = AUTOMIX_SLOT["last_mic_hold"]
 PA_NOM = AUTOMIX_SLOT["nom_limit"]
+PA_MODE = AUTOMIX_SLOT["mode"]
+PA_G_MARGIN = AUTOMIX_SLOT["gate_margin_db"]
+PA_G_MAXBUS = AUTOMIX_SLOT["gate_maxbus_db"]
+PA_G_HOLD = AUTOMIX_SLOT["gate_hold_ms"]
+PA_G_REL = AUTOMIX_SLOT["gate_release_ms"]
+PA_G_OFF = AUTOMIX_SLOT["off_attenuation_db"]
+PA_G_MAXNOM = AUTOMIX_SLOT["max_nom"]
+PA_G_NOMA = AUTOMIX_SLOT["noma"]
+PA_G_LASTON = AUTOMIX_SLOT["last_mic_on"]
+#: Gating mode's noise-floor tracker follows a falling level with a 500 ms
+#: time constant and rises at most 3 dB per second, so minutes of talk do not
+#: lift it far; it starts after 100 ms, once the level detector has settled.
+#: A mic opens only above -70 dBFS whatever the floor.
+NF_DOWN_MS = 500.0
+NF_RISE_DB_PER_S = 3.0
+NF_WARMUP_S = 0.1
+GATE_ABS_FLOOR = 1e-7
+#: The gate decides on its own fast detector: a mic closes its hold time after
+#: the talker stops, not after a slow share release.
+GATE_DET_ATTACK_MS = 1.0
+GATE_DET_RELEASE_MS = 10.0
 #: Last-mic hold (Dugan Music System): a channel becomes the last talker when
 #: its share stays above -3 dB for half a second.
 HOLD_SHARE = 0.7079457843841379  # -3 dB
@@ -91,7 +114,20 @@ def automix_tick(par, ch_par_stride, am_par, S, am, fs, fresh) -> None:
         am[g, L.AM_HOLD] = q[PA_HOLD]
         am[g, L.AM_NOM_LIMIT] = q[PA_NOM]
         am[g, L.AM_HOLD_N] = HOLD_S * fs
+        am[g, L.AM_GATE] = q[PA_MODE]
+        am[g, L.AM_G_MARGIN] = 10.0 ** (q[PA_G_MARGIN] * 0.1)
+        am[g, L.AM_G_MAXBUS] = 10.0 ** (-q[PA_G_MAXBUS] * 0.1)
+        am[g, L.AM_G_HOLD_N] = q[PA_G_HOLD] * 1e-3 * fs
+        am[g, L.AM_G_OFF] = 10.0 ** (-q[PA_G_OFF] * 0.05)
+        am[g, L.AM_G_MAXNOM] = q[PA_G_MAXNOM]
+        am[g, L.AM_G_NOMA] = q[PA_G_NOMA]
+        am[g, L.AM_G_LASTON] = q[PA_G_LASTON]
+        am[g, L.AM_G_PATT] = one_pole_coef(GATE_DET_ATTACK_MS, fs)
+        am[g, L.AM_G_PREL] = one_pole_coef(GATE_DET_RELEASE_MS, fs)
+        am[g, L.AM_G_NF_DN] = one_pole_coef(NF_DOWN_MS, fs)
+        am[g, L.AM_G_NF_UP] = 10.0 ** (NF_RISE_DB_PER_S * 0.1 / fs)  # power factor per sample
         if fresh < 0:
+            am[g, L.AM_G_LAST] = -1.0
             am[g, L.AM_PS] = 0.0
             am[g, L.AM_LAST] = -1.0
     for c in range(S.shape[1]):
@@ -132,6 +168,11 @@ def automix_tick(par, ch_par_stride, am_par, S, am, fs, fresh) -> None:
         S[L.C_AM_REL, c] = one_pole_coef(q[PA_REL], fs)
         S[L.C_AM_SM, c] = one_pole_coef(q[PA_GAIN], fs)
         S[L.C_AM_SLOPE, c] = q[PA_SLOPE]
+        S[L.C_GT_PRIO, c] = p[P_PRIO]
+        S[L.C_GT_ALWAYS, c] = p[P_ALWAYS]
+        S[L.C_GT_REL, c] = one_pole_coef(q[PA_G_REL], fs)
+        S[L.C_GT_MEMBER, c] = 1.0 if (g >= 0 and q[PA_MODE] >= 0.5) else 0.0
+        S[L.C_GT_MARGIN, c] = 10.0 ** (q[PA_G_MARGIN] * 0.1)
         # talking when the share (slope * 10 log10 of the power ratio) is above
         # the threshold: compare the power ratio itself, no logarithm per sample
         S[L.C_AM_TALK, c] = 10.0 ** (q[PA_TALK] / (10.0 * q[PA_SLOPE]))
@@ -144,6 +185,10 @@ def automix_tick(par, ch_par_stride, am_par, S, am, fs, fresh) -> None:
             S[L.C_AM_UP, c] = 0.0
             S[L.C_DK_G, c] = 1.0
             S[L.C_DK_HOLDC, c] = 0.0
+            S[L.C_GT_OPEN, c] = 0.0
+            S[L.C_GT_HOLDC, c] = 0.0
+            S[L.C_GT_NF, c] = -(NF_WARMUP_S * fs)  # negative: samples until the tracker starts
+            S[L.C_GT_PF, c] = 0.0
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -180,7 +225,9 @@ def automix_pass(det, S, am, gain, u, n0, n1) -> None:
           S[L.C_AM_G], S[L.C_AM_SM], S[L.C_AM_TALK], S[L.C_AM_UP], S[L.C_M_AM_G2],
           S[L.C_M_AM_N], S[L.C_M_AM_TALK], ducking, S[L.C_DK_GRP], S[L.C_DK_DEPTH], S[L.C_DK_THR],
           S[L.C_DK_ATT], S[L.C_DK_REL], S[L.C_DK_HOLD_N], S[L.C_DK_HOLDC], S[L.C_DK_G],
-          S[L.C_M_DK_G2], S[L.C_M_DK_N])
+          S[L.C_M_DK_G2], S[L.C_M_DK_N], S[L.C_GT_OPEN], S[L.C_GT_HOLDC], S[L.C_GT_NF],
+          S[L.C_GT_PRIO], S[L.C_GT_ALWAYS], S[L.C_GT_REL], S[L.C_GT_MEMBER], S[L.C_GT_MARGIN],
+          S[L.C_GT_PF])
 
 
 
@@ -190,9 +237,13 @@ def automix_pass(det, S, am, gain, u, n0, n1) -> None:
 @njit(cache=True, nogil=True, error_model="numpy")
 def _rows(det, u, gain, am, n0, n1, unit_slope, w, fa, p, att, rel, grp, gp, slope, share,
           fa_t, fm, fm_t, fstep, g, sm, talk_ratio, up, m_g2, m_n, m_talk, ducking, dk_grp,
-          dk_depth, dk_thr, dk_att, dk_rel, dk_hold_n, dk_holdc, dk_g, m_dk_g2, m_dk_n) -> None:
+          dk_depth, dk_thr, dk_att, dk_rel, dk_hold_n, dk_holdc, dk_g, m_dk_g2, m_dk_n, gt_open,
+          gt_holdc, gt_nf, gt_prio, gt_always, gt_rel, gt_member, gt_margin, gt_pf) -> None:
     n_ch = det.shape[1]
     n_groups = am.shape[0]
+    gating = False
+    for k in range(n_groups):
+        gating = gating or (am[k, L.AM_ACTIVE] != 0.0 and am[k, L.AM_GATE] >= 0.5)
     # last-mic hold and NOM limits need a look across each group every sample
     group_rules = False
     for k in range(n_groups):
@@ -232,20 +283,29 @@ def _rows(det, u, gain, am, n0, n1, unit_slope, w, fa, p, att, rel, grp, gp, slo
             sh = min(sh, 1.0)
             share[c] = sh
             up[c] = up[c] + 1.0 if sh >= HOLD_SHARE else 0.0
-            # talking: an auto member above the group's share threshold and -60 dBFS
-            talking = (fa[c] > 0.5) & (ratio >= talk_ratio[c]) & (p[c] >= 1e-6)
+            # talking: an auto member above the group's share threshold and
+            # -60 dBFS; in gating mode, an open mic above its opening level
+            share_talk = (fa[c] > 0.5) & (ratio >= talk_ratio[c]) & (p[c] >= 1e-6)
+            gate_talk = (gt_open[c] != 0.0) & (gt_pf[c] > gt_nf[c] * gt_margin[c]) & (gt_pf[c] >= 1e-6)
+            talking = gate_talk if gt_member[c] != 0.0 else share_talk
             m_talk[c] += 1.0 if talking else 0.0
+        if gating:  # gated groups replace their members' shares by gate gains
+            _gate(am, grp, u[n], gt_pf, share, fa, gt_open, gt_holdc, gt_nf, gt_prio, gt_always)
+        for c in range(n_ch):
             # mode crossfade: linear steps of the auto and manual fractions
             a = fa[c] + min(max(fa_t[c] - fa[c], -fstep[c]), fstep[c])
             m = fm[c] + min(max(fm_t[c] - fm[c], -fstep[c]), fstep[c])
             fa[c] = a
             fm[c] = m
-            gain[n, c] = a * sh + m  # the target; smoothed below
+            gain[n, c] = a * share[c] + m  # the target; smoothed below
         if group_rules:
             _group_rules(gain[n], am, grp, share, up, fa)
         for c in range(n_ch):
             target = gain[n, c]
-            gc = g[c] + sm[c] * (target - g[c])
+            # a gated mic closes with the gate's release; everything else glides
+            # with the group's gain time constant
+            closing = gating and target < g[c] and gt_open[c] == 0.0 and grp[c] >= 0.0
+            gc = g[c] + (gt_rel[c] if closing else sm[c]) * (target - g[c])
             gc = target if abs(target - gc) <= 1e-9 else gc
             g[c] = gc
             m_g2[c] += gc * gc
@@ -277,6 +337,108 @@ def _duck(gain, n, am, grp, depth, thr, att, rel, hold_n, holdc, g, m_g2, m_n) -
         m_g2[c] += gc * gc
         m_n[c] += 1.0
         gain[n, c] *= gc
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _gate(am, grp, x, p, share, fa, is_open, holdc, nf, prio, always) -> None:
+    """Gating mode for one sample: decide which members are open, set their
+    gains (NOMA when open, the off attenuation when closed) into ``share``.
+
+    A member is a candidate when its level is ``gate_margin_db`` above its
+    own tracked noise floor (noise-adaptive threshold), above -70 dBFS, and
+    within ``gate_maxbus_db`` of the loudest member (one mic per source: the
+    bleed of a talker on a neighbouring mic is lower and stays closed).
+    Open members that are still candidates, or still within their hold,
+    stay open; new candidates open by priority (then channel order) while
+    fewer than ``max_nom`` are open, and at the limit a candidate replaces
+    an open mic of lower priority. Always-on members are always open and
+    not counted. With last-mic lock-on, the last mic opened stays open while
+    no other is. Open members get 1 / sqrt(NOM) with NOMA. The levels are
+    a gate's fast detector (1 ms / 10 ms) of the weighted signal ``x``, so a
+    mic closes a hold time after its talker stops, not a share release later.
+    """
+    n_ch = p.shape[0]
+    for k in range(am.shape[0]):
+        if am[k, L.AM_ACTIVE] == 0.0 or am[k, L.AM_GATE] < 0.5:
+            continue
+        kf = float(k)
+        loudest = 0.0
+        for c in range(n_ch):
+            if grp[c] == kf:
+                x2 = x[c] * x[c]
+                p[c] += (am[k, L.AM_G_PATT] if x2 > p[c] else am[k, L.AM_G_PREL]) * (x2 - p[c])
+            if grp[c] == kf and fa[c] > 0.0:
+                loudest = max(loudest, p[c])
+                f = nf[c]
+                if f < 0.0:  # warming up; the tracker starts from the level
+                    f = p[c] if f >= -1.0 else f + 1.0
+                elif p[c] < f:
+                    f += am[k, L.AM_G_NF_DN] * (p[c] - f)
+                else:
+                    f = min(f * am[k, L.AM_G_NF_UP], p[c])
+                nf[c] = f
+        floor_bus = loudest * am[k, L.AM_G_MAXBUS]
+        # keep the open ones that are still candidates or holding
+        n_open = 0.0
+        for c in range(n_ch):
+            if grp[c] != kf:
+                continue
+            cand = (fa[c] > 0.0) and nf[c] > 0.0 and p[c] > nf[c] * am[k, L.AM_G_MARGIN] \
+                and p[c] > GATE_ABS_FLOOR and p[c] >= floor_bus
+            if always[c] >= 0.5:
+                is_open[c] = 1.0
+                continue
+            if is_open[c] != 0.0:
+                if cand:
+                    holdc[c] = am[k, L.AM_G_HOLD_N]
+                elif holdc[c] > 0.0:
+                    holdc[c] -= 1.0
+                else:
+                    is_open[c] = 0.0
+            # remember candidacy for the opening pass below (as a negative hold)
+            if is_open[c] == 0.0:
+                holdc[c] = -1.0 if cand else 0.0
+            else:
+                n_open += 1.0
+        # open new candidates by priority: below the limit they just open; at
+        # the limit a candidate takes the place of an open mic of lower priority
+        level = 3.0
+        while level >= 0.0:
+            for c in range(n_ch):
+                if grp[c] != kf or is_open[c] != 0.0 or holdc[c] >= 0.0 or prio[c] != level:
+                    continue
+                if n_open >= am[k, L.AM_G_MAXNOM]:
+                    victim = -1
+                    for v in range(n_ch):
+                        if (grp[v] == kf and is_open[v] != 0.0 and always[v] < 0.5 and prio[v] < level
+                                and (victim < 0 or prio[v] < prio[victim])):
+                            victim = v
+                    if victim < 0:
+                        continue
+                    is_open[victim] = 0.0
+                    holdc[victim] = 0.0
+                    n_open -= 1.0
+                is_open[c] = 1.0
+                holdc[c] = am[k, L.AM_G_HOLD_N]
+                n_open += 1.0
+                am[k, L.AM_G_LAST] = float(c)
+            level -= 1.0
+        for c in range(n_ch):
+            if grp[c] == kf and holdc[c] < 0.0:
+                holdc[c] = 0.0
+        # last-mic lock-on: nobody open, the last one stays
+        last = int(am[k, L.AM_G_LAST])
+        if n_open == 0.0 and am[k, L.AM_G_LASTON] >= 0.5 and last >= 0 and grp[last] == kf:
+            is_open[last] = 1.0
+        nom = 0.0
+        for c in range(n_ch):
+            if grp[c] == kf and is_open[c] != 0.0:
+                nom += 1.0
+        am[k, L.AM_G_NOM] = nom
+        g_open = 1.0 / math.sqrt(max(nom, 1.0)) if am[k, L.AM_G_NOMA] >= 0.5 else 1.0
+        for c in range(n_ch):
+            if grp[c] == kf:
+                share[c] = g_open if is_open[c] != 0.0 else am[k, L.AM_G_OFF]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
