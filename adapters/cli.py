@@ -16,7 +16,8 @@ def _cmd_render(args: argparse.Namespace) -> int:
         result = render([Path(p) for p in args.inputs], Path(args.output),
                         scene=Path(args.scene) if args.scene else None, block=args.block,
                         overrides=args.set, telemetry=Path(args.telemetry) if args.telemetry else None,
-                        stems=Path(args.stems) if args.stems else None)
+                        stems=Path(args.stems) if args.stems else None,
+                        plot=Path(args.plot) if args.plot else None)
     except SceneError as exc:
         print(f"automixd render: {exc}", file=sys.stderr)
         return 1
@@ -104,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="set a parameter, e.g. ch.1.fader_db=-6 (repeatable)")
     p.add_argument("--telemetry", metavar="FILE.csv", help="write meters per channel every 10 ms")
     p.add_argument("--stems", metavar="DIR", help="also write every bus to DIR/<bus>.wav")
+    p.add_argument("--plot", metavar="FILE.png",
+                   help="draw each channel's automix gain and talking state above the output level")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     p.set_defaults(func=_cmd_render)
 

@@ -156,7 +156,8 @@ def build_engine(scene_path: Path | None, n_file_channels: int, rate: int,
 
 def render(inputs: list[Path], output: Path, scene: Path | None = None, block: int | None = None,
            overrides: list[str] | None = None, telemetry: Path | None = None,
-           stems: Path | None = None, progress: bool | None = None) -> RenderResult:
+           stems: Path | None = None, progress: bool | None = None,
+           plot: Path | None = None) -> RenderResult:
     """Render ``inputs`` through a scene to ``output`` (the main bus).
 
     Parameters
@@ -169,6 +170,9 @@ def render(inputs: list[Path], output: Path, scene: Path | None = None, block: i
         CSV with one row per channel per 10 ms: ``time_s,ch,name,<meters>``.
     stems : Path, optional
         Folder receiving one file per bus (``main.wav``, ``<aux>.wav``).
+    plot : Path, optional
+        PNG drawing each channel's automix gain and talking state over time
+        above the output level (needs matplotlib).
     """
     if not inputs:
         raise RenderError("no input files given")
@@ -180,6 +184,12 @@ def render(inputs: list[Path], output: Path, scene: Path | None = None, block: i
         raise RenderError(f"{telemetry.parent}: telemetry folder does not exist")
     if output.suffix.lower() not in (".wav", ".flac"):
         raise RenderError(f"{output}: the output must be .wav or .flac")
+    if plot is not None:
+        from .plot import require_matplotlib
+
+        require_matplotlib()  # a clear error before any work, not after
+        if not plot.parent.exists():
+            raise RenderError(f"{plot.parent}: plot folder does not exist")
     if stems is not None and stems.exists() and not stems.is_dir():
         raise RenderError(f"--stems {stems}: exists and is not a folder")
     pairs = parse_set(overrides or [])
@@ -210,6 +220,8 @@ def render(inputs: list[Path], output: Path, scene: Path | None = None, block: i
             writers.append(tele)
             tele_writer = tele.writer
         period = max(int(round(TELEMETRY_PERIOD_S * rate)), 1)
+        metering = tele_writer is not None or plot is not None
+        history: list[dict] = []  # telemetry rows kept for the plot
         names = [c.name for c in engine.scene.channels]
         host = engine.scene.block_size
         latency = engine.latency
@@ -234,15 +246,19 @@ def render(inputs: list[Path], output: Path, scene: Path | None = None, block: i
                 # host blocks, split again at the 10 ms telemetry grid (the
                 # engine's output does not depend on how a block is split)
                 stop = min(start + host, chunk)
-                if tele_writer is not None:
+                if metering:
                     stop = min(stop, start + period - tele_pos)
                 engine.process(buf[:, start:stop], out[:, start:stop])
                 tele_pos += stop - start
-                if tele_writer is not None and tele_pos == period:
+                if metering and tele_pos == period:
                     t = engine.telemetry()
-                    for ch, name in enumerate(names):
-                        tele_writer.writerow([f"{tele_t:.3f}", ch + 1, name,
-                                              *(f"{t[key][ch]:.2f}" for key in CHANNEL_TELEMETRY)])
+                    if tele_writer is not None:
+                        for ch, name in enumerate(names):
+                            tele_writer.writerow([f"{tele_t:.3f}", ch + 1, name,
+                                                  *(f"{t[key][ch]:.2f}" for key in CHANNEL_TELEMETRY)])
+                    if plot is not None:
+                        history.append({"time_s": tele_t, "automix_gain_db": t["automix_gain_db"],
+                                        "talking": t["talking"], "out_db": t["bus_rms_db"][0]})
                     tele_t += period / rate
                     tele_pos = 0
                 start = stop
@@ -256,6 +272,10 @@ def render(inputs: list[Path], output: Path, scene: Path | None = None, block: i
             clock += chunk
             bar.update(min(chunk, total - min(clock - chunk, total)))
         bar.close()
+        if plot is not None:
+            from .plot import plot_automix
+
+            plot_automix(history, names, plot)
         for w in writers:
             w.commit()
         writers = []

@@ -16,6 +16,7 @@ import contextlib
 import csv
 import io
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -507,3 +508,35 @@ def test_successful_render_replaces_output(previous, tmp_path: Path) -> None:
     assert after["mix.wav"] != before["mix.wav"]
     y, _ = read(out / "mix.wav")
     assert amplitude_db(y[FS // 2: 3 * FS // 2, 0]) == pytest.approx(20 * math.log10(0.3) + PAN_CENTRE_DB, abs=0.05)
+
+
+def test_plot_draws_a_png_of_the_automix(tmp_path: Path) -> None:
+    # --plot writes a PNG (the file starts with the PNG signature) for a scene
+    # with an automix group; the audio output is written as usual.
+    x1 = sine(300.0, FS, FS, undb(-20.0))
+    x2 = sine(500.0, FS, FS, undb(-40.0))
+    write(tmp_path / "in.wav", x1, x2)
+    scene = tmp_path / "am.toml"
+    scene.write_text('channels = 2\n[ch.1.automix]\ngroup = 1\n[ch.2.automix]\ngroup = 1\n',
+                     encoding="utf-8")
+    png = tmp_path / "gains.png"
+    rc, err = cli("render", tmp_path / "in.wav", "-o", tmp_path / "out.wav", "--scene", scene,
+                  "--plot", png, "-q")
+    assert rc == 0, err
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "out.wav").exists()
+
+
+def test_plot_without_matplotlib_is_a_clear_error(tmp_path: Path) -> None:
+    # matplotlib is an optional extra: without it, --plot fails at once with
+    # a message saying how to install it, and writes nothing.
+    blocker = tmp_path / "block" / "matplotlib"
+    blocker.mkdir(parents=True)
+    (blocker / "__init__.py").write_text("raise ImportError('matplotlib is not installed')\n")
+    write(tmp_path / "in.wav", sine(300.0, FS // 2, FS, undb(-20.0)))
+    env = dict(os.environ, PYTHONPATH=str(tmp_path / "block"))
+    r = subprocess.run([str(AUTOMIXD), "render", str(tmp_path / "in.wav"), "-o", str(tmp_path / "out.wav"),
+                        "--plot", str(tmp_path / "p.png")], capture_output=True, text=True, env=env)
+    assert r.returncode == 1
+    assert "automixd[plot]" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "out.wav").exists() and not (tmp_path / "p.png").exists()
