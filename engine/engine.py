@@ -197,6 +197,8 @@ class Engine:
             "bus_rms_db": _db(np.sqrt(bs[:, L.B_M_SQ] / nb)),
             "bus_comp_gr_db": bs[:, L.B_M_COMP_GR].copy(),
             "bus_limiter_gr_db": bs[:, L.B_M_LIM_GR].copy(),
+            "bus_duck_gain_db": np.maximum(10.0 * np.log10(np.maximum(bs[:, L.B_M_DK_G2] / nb, 1e-30)),
+                                           FLOOR_DB),
             "automix_nom": self._effective_nom(),
         }
         self.plan.request_meter_reset()

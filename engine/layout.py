@@ -142,7 +142,9 @@ _declare(_bus_slots, "B_C_LVL B_C_DHC B_C_SINCE B_C_LVL_SEEN B_C_WANT B_C_GR B_C
                      "B_C_ON B_C_THR B_C_RATIO B_C_KNEE B_C_ATT B_C_REL")
 _declare(_bus_slots, "B_GF B_GF_T B_L_CEIL B_L_CEIL_T B_L_ON B_L_REL B_L_MR B_L_SUM B_L_POS "
                      "B_L_CALM")
-_declare(_bus_slots, "B_M_PEAK B_M_SQ B_M_COMP_GR B_M_LIM_GR B_M_N B_M_NONFINITE")
+# ducking under an automix group (as for channels)
+_declare(_bus_slots, "B_DK_GRP B_DK_DEPTH B_DK_THR B_DK_ATT B_DK_REL B_DK_HOLD_N B_DK_HOLDC B_DK_G")
+_declare(_bus_slots, "B_M_PEAK B_M_SQ B_M_COMP_GR B_M_LIM_GR B_M_N B_M_DK_G2 B_M_NONFINITE")
 N_BUS_STATE = len(_bus_slots)
 #: Per bus channel: 4 EQ sections' integrator states.
 N_BUS_CHAN_STATE = 8

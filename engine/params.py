@@ -174,6 +174,20 @@ def _comp(prefix: str = "comp.", on: bool = False) -> list[ParamSpec]:
     ]
 
 
+def _duck(prefix: str = "duck.") -> list[ParamSpec]:
+    """Ducking under an automix group's voices (channels and buses alike)."""
+    return [
+        ParamSpec(prefix + "group", "", 0, N_AUTOMIX_GROUPS, 0, "choice", choices=AUTOMIX_GROUPS,
+                  doc="duck while that automix group's talkers are active (none: off)"),
+        ParamSpec(prefix + "depth_db", "dB", -60.0, 0.0, -12.0, doc="gain while ducked"),
+        ParamSpec(prefix + "threshold_db", "dB", -80.0, 0.0, -45.0,
+                  doc="level (RMS) of the group's summed signal above which it ducks"),
+        ParamSpec(prefix + "attack_ms", "ms", 1.0, 2000.0, 50.0, "log", doc="time constant going down"),
+        ParamSpec(prefix + "hold_ms", "ms", 0.0, 5000.0, 500.0, doc="stay down this long after the voices stop"),
+        ParamSpec(prefix + "release_ms", "ms", 10.0, 5000.0, 600.0, "log", doc="time constant coming back up"),
+    ]
+
+
 #: Channel strip, in signal order: trim, polarity, delay, HPF, gate, EQ, comp, fader, pan.
 CHANNEL_SPECS: tuple[ParamSpec, ...] = tuple([
     ParamSpec("trim_db", "dB", -24.0, 24.0, 0.0, "lin", 20.0, step=0.25, doc="input trim"),
@@ -202,14 +216,7 @@ CHANNEL_SPECS: tuple[ParamSpec, ...] = tuple([
     ParamSpec("automix.priority", "", 0, 3, 0, step=1.0,
               doc="gating mode: higher priority opens first when the open-mic limit is reached"),
     _switch("automix.always_on", False, "gating mode: always open, not counted against max_nom"),
-    ParamSpec("duck.group", "", 0, N_AUTOMIX_GROUPS, 0, "choice", choices=AUTOMIX_GROUPS,
-              doc="duck this channel while that automix group's talkers are active (none: off)"),
-    ParamSpec("duck.depth_db", "dB", -60.0, 0.0, -12.0, doc="gain while ducked"),
-    ParamSpec("duck.threshold_db", "dB", -80.0, 0.0, -45.0,
-              doc="level (RMS) of the group's summed signal above which it ducks"),
-    ParamSpec("duck.attack_ms", "ms", 1.0, 2000.0, 50.0, "log", doc="time constant going down"),
-    ParamSpec("duck.hold_ms", "ms", 0.0, 5000.0, 500.0, doc="stay down this long after the voices stop"),
-    ParamSpec("duck.release_ms", "ms", 10.0, 5000.0, 600.0, "log", doc="time constant coming back up"),
+    *_duck(),
     _switch("main_on", True, "channel feeds the main bus"),
     ParamSpec("fader_db", "dB", OFF_DB, 10.0, 0.0, "lin", 20.0, step=0.25, doc="channel fader (-90 = off)"),
     _switch("mute", False, "channel mute (ramped)"),
@@ -225,6 +232,7 @@ BUS_SPECS: tuple[ParamSpec, ...] = tuple([
     ParamSpec("limiter.release_ms", "ms", 1.0, 2000.0, 60.0, "log", doc="limiter release time constant"),
     ParamSpec("fader_db", "dB", OFF_DB, 10.0, 0.0, "lin", 20.0, step=0.25, doc="bus master fader"),
     _switch("mute", False, "bus mute (ramped)"),
+    *_duck(),
 ])
 
 #: A channel's send to one aux bus.

@@ -87,6 +87,7 @@ class Plan:
         self.scratch = tuple(scratch)  # post-fader, left, right, pan L, pan R (see mix_pass)
         self.send_st = np.zeros((3, n_bus, n_ch))  # [cur | target | pre, bus, channel]
         self.am_st = np.zeros((N_AUTOMIX_GROUPS, L.N_AM_STATE))
+        self.am_key = np.zeros((L.CTRL, N_AUTOMIX_GROUPS))  # ducking keys per sample of a segment
         self.bus_st = np.zeros((n_bus, L.N_BUS_STATE))
         self.bus_zs = np.zeros((self.n_outputs, L.N_BUS_CHAN_STATE))
         self.bus_buf = np.zeros((self.n_outputs, self.max_frames), dtype=np.float32)
@@ -112,7 +113,7 @@ class Plan:
     def state_args(self) -> tuple:
         """Arguments of ``process_block`` after ``inp, out, nframes``."""
         return (self.par, self.ch_in, self.ch_st, self.ring, self.w, self.dry, self.amg,
-                self.scratch, self.send_st, self.am_st,
+                self.scratch, self.send_st, self.am_st, self.am_key,
                 self.bus_first, self.bus_nch, self.bus_st, self.bus_zs, self.bus_buf,
                 self.la_x, self.la_rm, self.k, self.ctl)
 

@@ -373,3 +373,29 @@ def test_gate_always_on_is_open_and_counted_in_noma() -> None:
     gains = _window_gains(_gated(n, group={"max_nom": 1}, channel={"3": {"always_on": True}}), x, 2.0, 4.0)
     np.testing.assert_allclose(gains[[0, 2]], -3.01, atol=0.25)
     assert abs(gains[1] - (-15.0)) <= 0.25
+
+
+def test_a_bus_ducks_under_the_voices() -> None:
+    # A stereo "bed" bus fed by the music channel (not on the main bus) ducks
+    # 12 dB under the voices of group 1 and comes back after they stop.
+    x = _noise(3, 8.0, level_db=-70.0)
+    x[0, :2 * FS] = _noise(1, 2.0, seed=4, level_db=-20.0)[0]
+    x[2] = _noise(1, 8.0, seed=8, level_db=-30.0)[0]
+    ch = {"1": {"hpf": {"on": False}, "automix": {"group": "1"}},
+          "2": {"hpf": {"on": False}, "automix": {"group": "1"}},
+          "3": {"hpf": {"on": False}, "main_on": False, "send": {"bed": {"level_db": 0.0}}}}
+    eng = Engine.from_scene({"sample_rate": FS, "channels": 3, "ch": ch,
+                             "bus": {"main": {"limiter": {"on": False}},
+                                     "bed": {"limiter": {"on": False}, "duck": {"group": "1"}}}})
+    eng.process(x[:, :FS // 2])
+    eng.telemetry()
+    eng.process(x[:, FS // 2:2 * FS])
+    assert abs(eng.telemetry()["bus_duck_gain_db"][1] - (-12.0)) <= 0.25
+    eng.process(x[:, 2 * FS:6 * FS])
+    eng.telemetry()
+    y = eng.process(x[:, 6 * FS:])
+    assert abs(eng.telemetry()["bus_duck_gain_db"][1]) <= 0.05
+    # and the bed's audio is the music at unity again (centre pan: -3.01 dB per side)
+    bed = y[eng.bus_rows("bed")][0, eng.latency:].astype(float)
+    ref = x[2, 6 * FS:6 * FS + bed.size].astype(float) * 10 ** (-3.0103 / 20)
+    assert abs(db(np.sqrt(np.mean(bed ** 2) / np.mean(ref ** 2)))) <= 0.05

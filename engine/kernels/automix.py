@@ -192,8 +192,12 @@ def automix_tick(par, ch_par_stride, am_par, S, am, fs, fresh) -> None:
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def automix_needed(S) -> bool:
-    """True while any channel is a member of an active group or its gain still moves."""
+def automix_needed(S, bus_st) -> bool:
+    """True while any channel is a member of an active group, any channel or
+    bus ducks, or a gain still moves."""
+    for b in range(bus_st.shape[0]):
+        if bus_st[b, L.B_DK_GRP] >= 0.0:
+            return True
     for c in range(S.shape[1]):
         if (S[L.C_AM_GRP, c] >= 0.0 or S[L.C_AM_G, c] != 1.0 or S[L.C_AM_FM, c] != 1.0
                 or S[L.C_DK_GRP, c] >= 0.0 or S[L.C_DK_G, c] != 1.0):
@@ -202,7 +206,7 @@ def automix_needed(S) -> bool:
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def automix_pass(det, S, am, gain, u, n0, n1) -> None:
+def automix_pass(det, S, am, gain, u, key, n0, n1) -> None:
     """Automix gains of every channel for rows ``n0..n1`` into ``gain``.
 
     Parameters
@@ -213,13 +217,15 @@ def automix_pass(det, S, am, gain, u, n0, n1) -> None:
         Output: the gain to apply to each channel's post-compressor signal.
     u : float64[frames, channels]
         Scratch: weighted, mode-faded detection signal.
+    key : float64[frames, groups]
+        Output: each group's ducking key per sample (for the buses).
     """
     unit_slope = True
     ducking = False
     for c in range(det.shape[1]):
         unit_slope = unit_slope and (S[L.C_AM_GRP, c] < 0.0 or S[L.C_AM_SLOPE, c] == 1.0)
         ducking = ducking or S[L.C_DK_GRP, c] >= 0.0 or S[L.C_DK_G, c] != 1.0
-    _rows(det, u, gain, am, n0, n1, unit_slope, S[L.C_AM_W], S[L.C_AM_FA], S[L.C_AM_P],
+    _rows(det, u, gain, am, key, n0, n1, unit_slope, S[L.C_AM_W], S[L.C_AM_FA], S[L.C_AM_P],
           S[L.C_AM_ATT], S[L.C_AM_REL], S[L.C_AM_GRP], S[L.C_AM_GP], S[L.C_AM_SLOPE],
           S[L.C_AM_SHARE], S[L.C_AM_FA_T], S[L.C_AM_FM], S[L.C_AM_FM_T], S[L.C_AM_FSTEP],
           S[L.C_AM_G], S[L.C_AM_SM], S[L.C_AM_TALK], S[L.C_AM_UP], S[L.C_M_AM_G2],
@@ -235,7 +241,7 @@ def automix_pass(det, S, am, gain, u, n0, n1) -> None:
 # own argument: calls per sample with twenty array arguments cost more than
 # the arithmetic, and separate arguments let LLVM vectorise the channel loops.
 @njit(cache=True, nogil=True, error_model="numpy")
-def _rows(det, u, gain, am, n0, n1, unit_slope, w, fa, p, att, rel, grp, gp, slope, share,
+def _rows(det, u, gain, am, key, n0, n1, unit_slope, w, fa, p, att, rel, grp, gp, slope, share,
           fa_t, fm, fm_t, fstep, g, sm, talk_ratio, up, m_g2, m_n, m_talk, ducking, dk_grp,
           dk_depth, dk_thr, dk_att, dk_rel, dk_hold_n, dk_holdc, dk_g, m_dk_g2, m_dk_n, gt_open,
           gt_holdc, gt_nf, gt_prio, gt_always, gt_rel, gt_member, gt_margin, gt_pf) -> None:
@@ -270,6 +276,8 @@ def _rows(det, u, gain, am, n0, n1, unit_slope, w, fa, p, att, rel, grp, gp, slo
                 am[k, L.AM_PS] = ps + (am[k, L.AM_ATT] if s2 > ps else am[k, L.AM_REL]) * (s2 - ps)
             ks = am[k, L.AM_KPS]
             am[k, L.AM_KPS] = ks + (am[k, L.AM_KATT] if s2 > ks else am[k, L.AM_KREL]) * (s2 - ks)
+        for k in range(am.shape[0]):
+            key[n, k] = am[k, L.AM_KPS]
         for c in range(n_ch):
             k = int(grp[c])
             gp[c] = am[max(k, 0), L.AM_PS] if k >= 0 else POWER_FLOOR

@@ -104,7 +104,7 @@ def reset_bus_state(st, la_x, la_r, la_m, c0, nch) -> None:
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def bus_segment(bus, c0, nch, st, bzs, la_x, la_r, la_m, out, n0, n1, k):
+def bus_segment(bus, c0, nch, st, bzs, la_x, la_r, la_m, out, n0, n1, k, am_key):
     """Process one bus (``nch`` channels from row ``c0``) for samples ``n0..n1``.
 
     Parameters
@@ -118,6 +118,8 @@ def bus_segment(bus, c0, nch, st, bzs, la_x, la_r, la_m, out, n0, n1, k):
         bus's needed-gain and smoothed-minimum rings.
     out : float32[:, :]
         Output rows (same numbering as ``bus``).
+    am_key : float64[segment, groups]
+        Per sample of this segment, each automix group's ducking key (power).
     """
     a_gain = k[0]
     a_switch = k[1]
@@ -146,6 +148,11 @@ def bus_segment(bus, c0, nch, st, bzs, la_x, la_r, la_m, out, n0, n1, k):
     m_peak, m_sq = st[L.B_M_PEAK], st[L.B_M_SQ]
     m_comp, m_lim = st[L.B_M_COMP_GR], st[L.B_M_LIM_GR]
     inv_la = 1.0 / n_la
+    dk_grp = int(st[L.B_DK_GRP])
+    dk_g, dk_holdc = st[L.B_DK_G], st[L.B_DK_HOLDC]
+    dk_depth, dk_thr, dk_att, dk_rel, dk_hold_n = (
+        st[L.B_DK_DEPTH], st[L.B_DK_THR], st[L.B_DK_ATT], st[L.B_DK_REL], st[L.B_DK_HOLD_N])
+    m_dk = st[L.B_M_DK_G2]
     lg_min = 1.0  # the meter converts the segment's deepest limiter gain to dB once
     for n in range(n0, n1):
         if comp_live:
@@ -168,7 +175,15 @@ def bus_segment(bus, c0, nch, st, bzs, la_x, la_r, la_m, out, n0, n1, k):
             m_comp = max(m_comp, c_gr)
         gf += a_gain * (gf_t - gf)
         ceil += a_gain * (ceil_t - ceil)
-        g = c_gain * gf
+        # ducking under an automix group's voices, keyed per sample
+        if dk_grp >= 0 or dk_g != 1.0:
+            key = dk_grp >= 0 and am_key[n - n0, max(dk_grp, 0)] > dk_thr
+            dk_holdc = dk_hold_n if key else max(dk_holdc - 1.0, 0.0)
+            target = dk_depth if (key or dk_holdc > 0.0) else 1.0
+            dk_g += (dk_att if target < dk_g else dk_rel) * (target - dk_g)
+            dk_g = target if abs(target - dk_g) <= 1e-9 else dk_g
+        m_dk += dk_g * dk_g
+        g = c_gain * gf * dk_g
         # limiter: this sample's needed gain enters the look-ahead rings
         nxt = pos + 1
         if nxt == n_la:
@@ -211,6 +226,7 @@ def bus_segment(bus, c0, nch, st, bzs, la_x, la_r, la_m, out, n0, n1, k):
     st[L.B_C_WANT], st[L.B_C_GR], st[L.B_C_GAIN] = c_want, c_gr, c_gain
     st[L.B_GF], st[L.B_L_CEIL], st[L.B_L_MR], st[L.B_L_SUM], st[L.B_L_POS] = gf, ceil, mr, msum, pos
     st[L.B_L_CALM] = calm
+    st[L.B_DK_G], st[L.B_DK_HOLDC], st[L.B_M_DK_G2] = dk_g, dk_holdc, m_dk
     m_lim = max(m_lim, -20.0 * math.log10(max(lg_min, 1e-9)))
     st[L.B_M_PEAK], st[L.B_M_SQ], st[L.B_M_COMP_GR], st[L.B_M_LIM_GR] = m_peak, m_sq, m_comp, m_lim
     st[L.B_M_N] += n1 - n0

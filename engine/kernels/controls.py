@@ -46,10 +46,12 @@ PB_LIM_CEIL = BUS_SLOT["limiter.ceiling_db"]
 PB_LIM_REL = BUS_SLOT["limiter.release_ms"]
 PB_FADER = BUS_SLOT["fader_db"]
 PB_MUTE = BUS_SLOT["mute"]
+PB_DUCK = BUS_SLOT["duck.group"]  # then depth, threshold, attack, hold, release
 # EQ band k: type, freq, gain, q at EQ_ON + 1 + 4k (+0..3); comp: on, threshold,
 # ratio, knee, attack, release, makeup from COMP_ON on (same for channels and buses).
 assert CH_SLOT["eq.1.type"] == P_EQ_ON + 1 and BUS_SLOT["eq.1.type"] == PB_EQ_ON + 1
 assert CH_SLOT["comp.makeup_db"] == P_COMP_ON + 6 and BUS_SLOT["comp.makeup_db"] == PB_COMP_ON + 6
+assert BUS_SLOT["duck.release_ms"] == PB_DUCK + 5
 
 #: Smoothing of filter parameters (per tick): 20 ms, the declared smoothing_ms.
 FILTER_SMOOTH_MS = 20.0
@@ -219,11 +221,19 @@ def bus_tick(p, st, fs, fresh, span):
         st[L.B_L_ON] = p[PB_LIM_ON]
         st[L.B_L_CEIL_T] = 10.0 ** (p[PB_LIM_CEIL] * 0.05)
         st[L.B_L_REL] = one_pole_coef(p[PB_LIM_REL], fs)
+        st[L.B_DK_GRP] = p[PB_DUCK] - 1.0
+        st[L.B_DK_DEPTH] = 10.0 ** (p[PB_DUCK + 1] * 0.05)
+        st[L.B_DK_THR] = 10.0 ** (p[PB_DUCK + 2] * 0.1)
+        st[L.B_DK_ATT] = one_pole_coef(p[PB_DUCK + 3], fs)
+        st[L.B_DK_HOLD_N] = p[PB_DUCK + 4] * 1e-3 * fs
+        st[L.B_DK_REL] = one_pole_coef(p[PB_DUCK + 5], fs)
         if fresh < 0:
             st[L.B_GF] = st[L.B_GF_T]
             st[L.B_EQ_MIX] = st[L.B_EQ_MIX_T]
             st[L.B_L_CEIL] = st[L.B_L_CEIL_T]
             st[L.B_L_MR] = 1.0
+            st[L.B_DK_G] = 1.0
+            st[L.B_DK_HOLDC] = 0.0
             st[L.B_C_GAIN] = 1.0
             st[L.B_C_LVL_SEEN] = -1.0
     mk_t = p[PB_COMP_ON + 6] if p[PB_COMP_ON] >= 0.5 else 0.0

@@ -64,6 +64,11 @@ def _tick(par, ch_st, send_st, bus_st, am_st, ring_len, fs, fresh, span):
     base += n_ch * n_bus * N_SEND_PARAMS
     automix_tick(par, N_CH_PARAMS, par[base:base + am_st.shape[0] * N_AUTOMIX_PARAMS], ch_st,
                  am_st, fs, fresh)
+    if fresh != 0:
+        for b in range(n_bus):  # a ducked bus needs its group's key
+            g = int(bus_st[b, L.B_DK_GRP])
+            if g >= 0:
+                am_st[g, L.AM_KEY] = 1.0
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -77,7 +82,7 @@ def _reset_meters(ch_st, bus_st) -> None:
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def process_block(inp, out, nframes, par, ch_in, ch_st, ring, w, dry, amg, scratch, send_st, am_st,
+def process_block(inp, out, nframes, par, ch_in, ch_st, ring, w, dry, amg, scratch, send_st, am_st, am_key,
                   bus_first, bus_nch, bus_st, bus_zs, bus_buf, la_x, la_rm, k, ctl):
     """Process ``nframes`` samples of every channel and bus.
 
@@ -117,15 +122,15 @@ def process_block(inp, out, nframes, par, ch_in, ch_st, ring, w, dry, amg, scrat
         for c in range(bus_buf.shape[0]):
             for n in range(pos, end):
                 bus_buf[c, n] = 0.0
-        automix = automix_needed(ch_st)
+        automix = automix_needed(ch_st, bus_st)
         strip_passes(inp, ch_in, ch_st, ring, w, dry, end - pos, k, ctl, pos, automix)
         if automix:  # gains from the post-EQ copy in dry, applied in the mix
-            automix_pass(dry, ch_st, am_st, amg, scratch[1], 0, end - pos)
+            automix_pass(dry, ch_st, am_st, amg, scratch[1], am_key, 0, end - pos)
         mix_pass(w, ch_st, send_st, bus_first, bus_nch, bus_buf, scratch, amg, automix, 0,
                  end - pos, k[L.K_A_GAIN], pos)
         for b in range(n_bus):
             bus_segment(bus_buf, bus_first[b], bus_nch[b], bus_st[b], bus_zs, la_x,
-                        la_rm[b, 0], la_rm[b, 1], out, pos, end, k)
+                        la_rm[b, 0], la_rm[b, 1], out, pos, end, k, am_key)
         ctl[L.CTL_CLOCK] += end - pos
         pos = end
     restore_fpu(fpu)
