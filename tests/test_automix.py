@@ -184,10 +184,12 @@ def test_groups_are_independent() -> None:
     np.testing.assert_allclose(gains, -3.01, atol=0.25)
 
 
+@pytest.mark.parametrize("mode", ["share", "gate"])
 @pytest.mark.parametrize("fs", [44100, 48000, 96000])
-def test_automix_output_does_not_depend_on_block_size(fs: int) -> None:
+def test_automix_output_does_not_depend_on_block_size(fs: int, mode: str) -> None:
     # Gains run per sample, so blocks of 32, 65 and 1024 frames give the
-    # same output within 1e-6 (talkers taking turns over a noise floor).
+    # same output within 1e-6 (talkers taking turns over a noise floor), in
+    # both modes and with a channel ducked under the group.
     n = 3
     rng = np.random.default_rng(5)
     x = (rng.standard_normal((n, fs)) * undb(-50.0)).astype(np.float32)
@@ -196,7 +198,9 @@ def test_automix_output_does_not_depend_on_block_size(fs: int) -> None:
         x[i, a:b] += sine(200.0 * (i + 1), b - a, fs, undb(-12.0))
     outs = []
     for block in (32, 65, 1024):
-        eng = _engine(n, fs=fs, pan=0.0)
+        eng = _engine(n, fs=fs, pan=0.0, group={"mode": mode})
+        eng.set("ch.3.automix.group", "none")
+        eng.set("ch.3.duck.group", "1")
         y = np.concatenate([eng.process(x[:, i:i + block]) for i in range(0, fs, block)], axis=1)
         outs.append(y)
     for y in outs[1:]:
