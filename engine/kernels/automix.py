@@ -84,6 +84,11 @@ HOLD_S = 0.5
 #: bridges the gaps between words.
 KEY_ATTACK_MS = 5.0
 KEY_RELEASE_MS = 50.0
+#: The shares (a division and a square root per channel) are computed every
+#: this many samples of the sample clock and held between; the level
+#: detectors and the control sum still run per sample, and the 10 ms gain
+#: glide smooths the steps. Cuts the stage's cost about fourfold.
+SHARE_EVERY = 8
 MODE_AUTO, MODE_MANUAL, MODE_MUTE = 0, 1, 2
 #: Detector floor: -120 dBFS of power, so digital silence divides cleanly.
 POWER_FLOOR = 1e-12
@@ -206,7 +211,7 @@ def automix_needed(S, bus_st) -> bool:
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def automix_pass(det, S, am, gain, u, key, n0, n1) -> None:
+def automix_pass(det, S, am, gain, u, key, n0, n1, clock) -> None:
     """Automix gains of every channel for rows ``n0..n1`` into ``gain``.
 
     Parameters
@@ -219,13 +224,15 @@ def automix_pass(det, S, am, gain, u, key, n0, n1) -> None:
         Scratch: weighted, mode-faded detection signal.
     key : float64[frames, groups]
         Output: each group's ducking key per sample (for the buses).
+    clock : int
+        The sample clock at row 0 (shares are computed on its fixed grid).
     """
     unit_slope = True
     ducking = False
     for c in range(det.shape[1]):
         unit_slope = unit_slope and (S[L.C_AM_GRP, c] < 0.0 or S[L.C_AM_SLOPE, c] == 1.0)
         ducking = ducking or S[L.C_DK_GRP, c] >= 0.0 or S[L.C_DK_G, c] != 1.0
-    _rows(det, u, gain, am, key, n0, n1, unit_slope, S[L.C_AM_W], S[L.C_AM_FA], S[L.C_AM_P],
+    _rows(det, u, gain, am, key, n0, n1, clock, unit_slope, S[L.C_AM_W], S[L.C_AM_FA], S[L.C_AM_P],
           S[L.C_AM_ATT], S[L.C_AM_REL], S[L.C_AM_GRP], S[L.C_AM_GP], S[L.C_AM_SLOPE],
           S[L.C_AM_SHARE], S[L.C_AM_FA_T], S[L.C_AM_FM], S[L.C_AM_FM_T], S[L.C_AM_FSTEP],
           S[L.C_AM_G], S[L.C_AM_SM], S[L.C_AM_TALK], S[L.C_AM_UP], S[L.C_M_AM_G2],
@@ -241,7 +248,7 @@ def automix_pass(det, S, am, gain, u, key, n0, n1) -> None:
 # own argument: calls per sample with twenty array arguments cost more than
 # the arithmetic, and separate arguments let LLVM vectorise the channel loops.
 @njit(cache=True, nogil=True, error_model="numpy")
-def _rows(det, u, gain, am, key, n0, n1, unit_slope, w, fa, p, att, rel, grp, gp, slope, share,
+def _rows(det, u, gain, am, key, n0, n1, clock, unit_slope, w, fa, p, att, rel, grp, gp, slope, share,
           fa_t, fm, fm_t, fstep, g, sm, talk_ratio, up, m_g2, m_n, m_talk, ducking, dk_grp,
           dk_depth, dk_thr, dk_att, dk_rel, dk_hold_n, dk_holdc, dk_g, m_dk_g2, m_dk_n, gt_open,
           gt_holdc, gt_nf, gt_prio, gt_always, gt_rel, gt_member, gt_margin, gt_pf) -> None:
@@ -278,25 +285,9 @@ def _rows(det, u, gain, am, key, n0, n1, unit_slope, w, fa, p, att, rel, grp, gp
             am[k, L.AM_KPS] = ks + (am[k, L.AM_KATT] if s2 > ks else am[k, L.AM_KREL]) * (s2 - ks)
         for k in range(am.shape[0]):
             key[n, k] = am[k, L.AM_KPS]
-        for c in range(n_ch):
-            k = int(grp[c])
-            gp[c] = am[max(k, 0), L.AM_PS] if k >= 0 else POWER_FLOOR
-        for c in range(n_ch):
-            # share = (e_i / e_sum)^slope = (P_i / P_sum)^(slope / 2), clamped at 0 dB
-            ratio = (p[c] + POWER_FLOOR) / (gp[c] + POWER_FLOOR)
-            if unit_slope:
-                sh = math.sqrt(ratio)
-            else:
-                sh = fast_exp2(0.5 * slope[c] * fast_log2(ratio))
-            sh = min(sh, 1.0)
-            share[c] = sh
-            up[c] = up[c] + 1.0 if sh >= HOLD_SHARE else 0.0
-            # talking: an auto member above the group's share threshold and
-            # -60 dBFS; in gating mode, an open mic above its opening level
-            share_talk = (fa[c] > 0.5) & (ratio >= talk_ratio[c]) & (p[c] >= 1e-6)
-            gate_talk = (gt_open[c] != 0.0) & (gt_pf[c] > gt_nf[c] * gt_margin[c]) & (gt_pf[c] >= 1e-6)
-            talking = gate_talk if gt_member[c] != 0.0 else share_talk
-            m_talk[c] += 1.0 if talking else 0.0
+        if (clock + n) % SHARE_EVERY == 0:
+            _shares(p, grp, gp, am, unit_slope, slope, share, up, fa, talk_ratio, gt_open, gt_pf,
+                    gt_nf, gt_margin, gt_member, m_talk)
         if gating:  # gated groups replace their members' shares by gate gains
             _gate(am, grp, u[n], gt_pf, share, fa, gt_open, gt_holdc, gt_nf, gt_prio, gt_always)
         for c in range(n_ch):
@@ -312,7 +303,7 @@ def _rows(det, u, gain, am, key, n0, n1, unit_slope, w, fa, p, att, rel, grp, gp
             target = gain[n, c]
             # a gated mic closes with the gate's release; everything else glides
             # with the group's gain time constant
-            closing = gating and target < g[c] and gt_open[c] == 0.0 and grp[c] >= 0.0
+            closing = (target < g[c]) & (gt_open[c] == 0.0) & (gt_member[c] != 0.0)
             gc = g[c] + (gt_rel[c] if closing else sm[c]) * (target - g[c])
             gc = target if abs(target - gc) <= 1e-9 else gc
             g[c] = gc
@@ -322,6 +313,34 @@ def _rows(det, u, gain, am, key, n0, n1, unit_slope, w, fa, p, att, rel, grp, gp
         if ducking:
             _duck(gain, n, am, dk_grp, dk_depth, dk_thr, dk_att, dk_rel, dk_hold_n, dk_holdc, dk_g,
                   m_dk_g2, m_dk_n)
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _shares(p, grp, gp, am, unit_slope, slope, share, up, fa, talk_ratio, gt_open, gt_pf, gt_nf,
+            gt_margin, gt_member, m_talk) -> None:
+    """Every member's share (e_i / e_sum)^slope, and what depends on it: the
+    last-mic counters and the talking meter (each standing for SHARE_EVERY
+    samples)."""
+    n_ch = p.shape[0]
+    for c in range(n_ch):
+        k = int(grp[c])
+        gp[c] = am[max(k, 0), L.AM_PS] if k >= 0 else POWER_FLOOR
+    for c in range(n_ch):
+        # share = (e_i / e_sum)^slope = (P_i / P_sum)^(slope / 2), clamped at 0 dB
+        ratio = (p[c] + POWER_FLOOR) / (gp[c] + POWER_FLOOR)
+        if unit_slope:
+            sh = math.sqrt(ratio)
+        else:
+            sh = fast_exp2(0.5 * slope[c] * fast_log2(ratio))
+        sh = min(sh, 1.0)
+        share[c] = sh
+        up[c] = up[c] + SHARE_EVERY if sh >= HOLD_SHARE else 0.0
+        # talking: an auto member above the group's share threshold and
+        # -60 dBFS; in gating mode, an open mic above its opening level
+        share_talk = (fa[c] > 0.5) & (ratio >= talk_ratio[c]) & (p[c] >= 1e-6)
+        gate_talk = (gt_open[c] != 0.0) & (gt_pf[c] > gt_nf[c] * gt_margin[c]) & (gt_pf[c] >= 1e-6)
+        talking = gate_talk if gt_member[c] != 0.0 else share_talk
+        m_talk[c] += SHARE_EVERY if talking else 0.0
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")

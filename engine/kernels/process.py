@@ -125,7 +125,7 @@ def process_block(inp, out, nframes, par, ch_in, ch_st, ring, w, dry, amg, scrat
         automix = automix_needed(ch_st, bus_st)
         strip_passes(inp, ch_in, ch_st, ring, w, dry, end - pos, k, ctl, pos, automix)
         if automix:  # gains from the post-EQ copy in dry, applied in the mix
-            automix_pass(dry, ch_st, am_st, amg, scratch[1], am_key, 0, end - pos)
+            automix_pass(dry, ch_st, am_st, amg, scratch[1], am_key, 0, end - pos, ctl[L.CTL_CLOCK])
         mix_pass(w, ch_st, send_st, bus_first, bus_nch, bus_buf, scratch, amg, automix, 0,
                  end - pos, k[L.K_A_GAIN], pos)
         for b in range(n_bus):
