@@ -178,4 +178,5 @@ AM_G_NF_UP = 24  # and its rise limit, a power factor per sample (3 dB/s)
 AM_G_NOM = 25    # mics open now
 AM_G_PATT = 26   # gate detector attack coefficient (1 ms)
 AM_G_PREL = 27   # gate detector release coefficient (10 ms)
-N_AM_STATE = 28
+AM_MEMBERS = 28  # members in auto mode (for the talking threshold)
+N_AM_STATE = 30

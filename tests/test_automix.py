@@ -403,3 +403,23 @@ def test_a_bus_ducks_under_the_voices() -> None:
     bed = y[eng.bus_rows("bed")][0, eng.latency:].astype(float)
     ref = x[2, 6 * FS:6 * FS + bed.size].astype(float) * 10 ** (-3.0103 / 20)
     assert abs(db(np.sqrt(np.mean(bed ** 2) / np.mean(ref ** 2)))) <= 0.05
+
+
+@pytest.mark.parametrize("n", [2, 4, 8])
+def test_room_noise_alone_is_not_talking(n: int) -> None:
+    # N mics on the same room noise sit at their rest share; none of them
+    # is flagged as talking (the threshold is at least 3 dB above the rest
+    # share). One talker over the noise is.
+    x = _noise(n, 4.0, level_db=-50.0)
+    eng = _engine(n)
+    eng.process(x[:, :2 * FS])
+    eng.telemetry()
+    eng.process(x[:, 2 * FS:])
+    assert eng.telemetry()["talking"].sum() == 0
+    x[0, :] += _noise(1, 4.0, seed=99, level_db=-20.0)[0]
+    eng = _engine(n)
+    eng.process(x[:, :2 * FS])
+    eng.telemetry()
+    eng.process(x[:, 2 * FS:])
+    t = eng.telemetry()["talking"]
+    assert t[0] == 1.0 and t[1:].sum() == 0

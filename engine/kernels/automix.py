@@ -89,6 +89,8 @@ KEY_RELEASE_MS = 50.0
 #: detectors and the control sum still run per sample, and the 10 ms gain
 #: glide smooths the steps. Cuts the stage's cost about fourfold.
 SHARE_EVERY = 8
+#: A member counts as talking only 3 dB above its group's rest share.
+TALK_OVER_REST_DB = 3.0
 MODE_AUTO, MODE_MANUAL, MODE_MUTE = 0, 1, 2
 #: Detector floor: -120 dBFS of power, so digital silence divides cleanly.
 POWER_FLOOR = 1e-12
@@ -114,6 +116,7 @@ def automix_tick(par, ch_par_stride, am_par, S, am, fs, fresh) -> None:
         am[g, L.AM_INCOH] = q[PA_SUM]
         am[g, L.AM_ACTIVE] = 0.0
         am[g, L.AM_KEY] = 0.0
+        am[g, L.AM_MEMBERS] = 0.0
         am[g, L.AM_KATT] = one_pole_coef(KEY_ATTACK_MS, fs)
         am[g, L.AM_KREL] = one_pole_coef(KEY_RELEASE_MS, fs)
         am[g, L.AM_HOLD] = q[PA_HOLD]
@@ -178,9 +181,9 @@ def automix_tick(par, ch_par_stride, am_par, S, am, fs, fresh) -> None:
         S[L.C_GT_REL, c] = one_pole_coef(q[PA_G_REL], fs)
         S[L.C_GT_MEMBER, c] = 1.0 if (g >= 0 and q[PA_MODE] >= 0.5) else 0.0
         S[L.C_GT_MARGIN, c] = 10.0 ** (q[PA_G_MARGIN] * 0.1)
-        # talking when the share (slope * 10 log10 of the power ratio) is above
-        # the threshold: compare the power ratio itself, no logarithm per sample
-        S[L.C_AM_TALK, c] = 10.0 ** (q[PA_TALK] / (10.0 * q[PA_SLOPE]))
+        S[L.C_AM_TALK, c] = q[PA_TALK]  # in dB; made relative to the group size below
+        if g >= 0 and fa > 0.0:
+            am[g, L.AM_MEMBERS] += 1.0
         if fresh < 0:
             S[L.C_AM_FA, c] = fa
             S[L.C_AM_FM, c] = fm
@@ -194,6 +197,14 @@ def automix_tick(par, ch_par_stride, am_par, S, am, fs, fresh) -> None:
             S[L.C_GT_HOLDC, c] = 0.0
             S[L.C_GT_NF, c] = -(NF_WARMUP_S * fs)  # negative: samples until the tracker starts
             S[L.C_GT_PF, c] = 0.0
+    # talking: a share above the group's threshold and at least 3 dB above the
+    # rest share -10 log10 N (so room noise on a small group is not talk),
+    # compared as a power ratio: no logarithm per sample
+    for c in range(S.shape[1]):
+        g = int(S[L.C_AM_GRP, c])
+        n_g = am[g, L.AM_MEMBERS] if g >= 0 else 1.0
+        thr_db = max(S[L.C_AM_TALK, c], -10.0 * math.log10(max(n_g, 1.0)) + TALK_OVER_REST_DB)
+        S[L.C_AM_TALK, c] = 10.0 ** (thr_db / (10.0 * S[L.C_AM_SLOPE, c]))
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
