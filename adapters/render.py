@@ -226,7 +226,7 @@ def render(inputs: list[Path], output: Path, scene: Path | None = None, block: i
         host = engine.scene.block_size
         latency = engine.latency
         show = sys.stderr.isatty() if progress is None else progress
-        bar = _progress(total, rate, show)
+        bar = _progress(total, show)
         clock = 0        # input frames fed
         written = 0      # output frames written (after dropping the latency)
         tele_pos = 0     # frames since the last telemetry row
@@ -298,7 +298,7 @@ def _read(path: Path, f: sf.SoundFile, frames: int) -> np.ndarray:
                           "the file is damaged or truncated") from None
 
 
-def _progress(total: int, rate: int, show: bool):
+def _progress(total: int, show: bool):
     from tqdm import tqdm
 
     return tqdm(total=total, unit="frame", unit_scale=True, disable=not show,

@@ -105,11 +105,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from _common import REPO, cpu_model, git
 from scipy import signal
 
 #: Bound by load_engine(): the installed (editable) package, or a commit's snapshot.
 Engine = None
-REPO = Path(__file__).resolve().parent.parent
 
 FS = 48000
 CHUNK = 480  # telemetry period: 10 ms
@@ -415,9 +415,6 @@ class Take:
 
 
 # -- engine ----------------------------------------------------------------------
-def git(*args: str) -> str:
-    out = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True)
-    return out.stdout.strip() if out.returncode == 0 else ""
 
 
 def load_engine(rev: str | None) -> str:
@@ -725,15 +722,7 @@ def automix_figures(take_c: Take, take_s: Take, rc: Render, rs: Render, rn: Rend
 
 # -- report ------------------------------------------------------------------------
 def machine() -> dict:
-    model = ""
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+    model = cpu_model()
     import numba
 
     try:
@@ -742,7 +731,7 @@ def machine() -> dict:
         pra_version = pra.__version__
     except ImportError:
         pra_version = None
-    return {"engine": ENGINE_SOURCE, "nproc": os.cpu_count(), "cpu": model or platform.processor(),
+    return {"engine": ENGINE_SOURCE, "nproc": os.cpu_count(), "cpu": model,
             "python": platform.python_version(), "numba": numba.__version__,
             "numpy": np.__version__, "pyroomacoustics": pra_version,
             "espeak_ng": espeak_version().split("  ")[0],

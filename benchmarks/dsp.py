@@ -58,12 +58,12 @@ if __name__ == "__main__" and "--reuse-numba-cache" not in sys.argv:
     atexit.register(shutil.rmtree, _CACHE_DIR, True)
 
 import numpy as np
+from _common import REPO, cpu_model, git
 from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 from scipy import signal as sps
 
-REPO = Path(__file__).resolve().parent.parent
 # Bound by load_engine() (the working tree's package, or a snapshot of a commit);
 # _run_blocks resolves process_block when it is first compiled.
 Engine = None
@@ -219,12 +219,6 @@ def load_engine(rev: str | None) -> str:
             + (f", uncommitted changes: {dirty}" if dirty else ""))
 
 
-def git(*args: str) -> str:
-    try:
-        return subprocess.run(["git", *args], capture_output=True, text=True, check=True,
-                              cwd=REPO).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return ""
 
 
 def build_engine(n_ch: int, frames: int, **overrides):
@@ -470,15 +464,7 @@ def bench_python_call(sig: np.ndarray, seconds: float, tsc: float) -> dict:
 
 # -- report --------------------------------------------------------------------
 def machine() -> dict:
-    model = ""
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+    model = cpu_model()
     import hashlib
 
     import numba
@@ -491,7 +477,7 @@ def machine() -> dict:
     return {"engine": ENGINE_SOURCE, "engine_src_sha1": sha.hexdigest()[:12],
             "numba_cache": "shared (--reuse-numba-cache)" if "--reuse-numba-cache" in sys.argv
             else "private, compiled afresh",
-            "nproc": os.cpu_count(), "cpu": model or platform.processor(),
+            "nproc": os.cpu_count(), "cpu": model,
             "python": platform.python_version(), "numba": numba.__version__,
             "numpy": np.__version__, "pedalboard": pedalboard.__version__,
             "loadavg_start": [round(v, 2) for v in os.getloadavg()]}

@@ -13,7 +13,6 @@ Example
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +50,6 @@ class Engine:
         self.scene = scene
         self.plan = Plan(scene, max_frames)
         self._args = self.plan.state_args()
-        self._empty = np.zeros((1, self.plan.max_frames), dtype=np.float32)
 
     @classmethod
     def from_scene(cls, scene: str | Path | dict[str, Any] | Scene, **kw: Any) -> Engine:
@@ -215,8 +213,3 @@ def _nom(shares: np.ndarray) -> float:
     """Effective number of open mics, (sum g)^2 / sum g^2: N for N equal gains, 1 for one."""
     s2 = float(np.sum(shares * shares))
     return float(np.sum(shares)) ** 2 / s2 if s2 > 0 else 0.0
-
-
-def db(x: float) -> float:
-    """Amplitude ratio to dB (``-inf`` for 0)."""
-    return 20.0 * math.log10(x) if x > 0 else -math.inf
