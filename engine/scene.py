@@ -62,12 +62,14 @@ class SceneError(ValueError):
 class ChannelInfo:
     name: str
     input: int  # 1-based input number, 0 = none
+    connect: list[str] = field(default_factory=list)  # live: ports feeding this channel's input
 
 
 @dataclass
 class BusInfo:
     name: str
     channels: int  # 1 (mono) or 2 (stereo)
+    connect: list[str] = field(default_factory=list)  # live: port fed by each bus channel ("" = none)
 
 
 @dataclass
@@ -105,8 +107,8 @@ class Scene:
 
 
 _TOP_KEYS = ("sample_rate", "block_size", "channels", "ch", "bus", "automix", "name", "description")
-_CH_KEYS = ("name", "input")
-_BUS_KEYS = ("channels",)
+_CH_KEYS = ("name", "input", "connect")
+_BUS_KEYS = ("channels", "connect")
 
 
 def _flatten(d: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
@@ -201,6 +203,13 @@ class _Validator:
                 self.error(f"bus.{name}.channels", nch, "expected 1 (mono) or 2 (stereo)")
                 nch = 2
             buses.append(BusInfo(name, nch))
+        for bus in buses:
+            table = bus_tables.get(bus.name)
+            if isinstance(table, dict) and "connect" in table:
+                bus.connect = self._ports(f"bus.{bus.name}.connect", table["connect"])
+                if len(bus.connect) > bus.channels:
+                    self.error(f"bus.{bus.name}.connect", table["connect"],
+                               f"one port per bus channel, at most {bus.channels}")
         if len(buses) > MAX_AUX_BUSES + 1:
             self.errors.append(f"bus: at most {MAX_AUX_BUSES} aux buses, found {len(buses) - 1}")
         scene.buses = buses
@@ -219,7 +228,8 @@ class _Validator:
             if not _is_int(inp) or not 0 <= inp <= MAX_CHANNELS:
                 self.error(f"ch.{number}.input", inp, f"expected an input number in [0, {MAX_CHANNELS}] (0 = none)")
                 inp = number
-            scene.channels.append(ChannelInfo(name, inp))
+            connect = self._ports(f"ch.{number}.connect", t["connect"]) if "connect" in t else []
+            scene.channels.append(ChannelInfo(name, inp, connect))
             for path, value in _flatten(t):
                 full = f"ch.{number}.{path}"
                 if path in _CH_KEYS:
@@ -256,6 +266,13 @@ class _Validator:
         if self.errors:
             raise SceneError(self.errors, self.source)
         return scene
+
+    def _ports(self, path: str, value: Any) -> list[str]:
+        ports = [value] if isinstance(value, str) else value
+        if not isinstance(ports, list) or not all(isinstance(p, str) for p in ports):
+            self.error(path, value, 'expected a port name or a list of them ("system:capture_1")')
+            return []
+        return ports
 
     def _automix(self, scene: Scene, table: ParamTable, groups: Any) -> None:
         if not isinstance(groups, dict):

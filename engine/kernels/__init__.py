@@ -32,7 +32,11 @@ LLVM_OPTIONS = (
 
 def _kernel_source_hash() -> str:
     here = Path(__file__).resolve().parent
-    files = sorted(here.glob("*.py")) + [here.parent / "layout.py", here.parent / "params.py"]
+    # the engine's own compiled modules and the live adapters' callbacks,
+    # which compile process_block into themselves
+    files = (sorted(here.glob("*.py"))
+             + [here.parent / name for name in ("layout.py", "params.py", "realtime.py")]
+             + sorted((here.parents[1] / "adapters").glob("*_rt.py")))
     digest = hashlib.sha256(numba.__version__.encode())
     digest.update(" ".join(LLVM_OPTIONS).encode())
     for path in files:
