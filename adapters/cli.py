@@ -1,4 +1,4 @@
-"""The ``automixd`` command line: render, check, params, demo."""
+"""The ``automixd`` command line: run, devices, render, check, params, demo."""
 
 from __future__ import annotations
 
@@ -92,6 +92,24 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .daemon import Daemon, setup_logging
+
+    setup_logging(args.log_level)
+    meters = sys.stdout.isatty() if args.meters is None else args.meters
+    daemon = Daemon(Path(args.scene) if args.scene else None, backend=args.backend,
+                    client_name=args.jack_name, server=args.jack_server, device=args.device,
+                    meters=meters)
+    return daemon.run()
+
+
+def _cmd_devices(args: argparse.Namespace) -> int:
+    from .daemon import list_devices
+
+    print(list_devices())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="automixd", description="Live automixing daemon and offline renderer.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -118,6 +136,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scene", metavar="SCENE.toml")
     p.add_argument("--filter", metavar="TEXT", help="only paths containing TEXT")
     p.set_defaults(func=_cmd_params)
+
+    p = sub.add_parser("run", help="run the live mixer (JACK or PortAudio) until SIGTERM/Ctrl-C")
+    p.add_argument("--scene", metavar="SCENE.toml", help="scene file (SIGHUP reloads it)")
+    p.add_argument("--backend", choices=("auto", "jack", "portaudio"), default="auto",
+                   help="auto: a running JACK server, else the default PortAudio device, "
+                        "else a private JACK server with the dummy backend")
+    p.add_argument("--jack-name", default="automixd", metavar="NAME", help="JACK client name")
+    p.add_argument("--jack-server", metavar="NAME",
+                   help="JACK server name (default: $JACK_DEFAULT_SERVER or the default server)")
+    p.add_argument("--device", metavar="NAME", help="PortAudio device name (substring) or index")
+    p.add_argument("--meters", action=argparse.BooleanOptionalAction, default=None,
+                   help="live meters on the terminal (default: when stdout is a terminal)")
+    p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("devices", help="list JACK ports and PortAudio devices")
+    p.set_defaults(func=_cmd_devices)
 
     p = sub.add_parser("demo", help="render the bundled podcast demo")
     p.add_argument("--scene", default="config/podcast.toml", metavar="SCENE.toml")

@@ -126,6 +126,12 @@ class JackBackend:
         client.activate()
         self.connect_scene(self.live.ports)
         self.restore_peers()
+        deadline = time.monotonic() + 2.0
+        while not self.live.root[R.R_STARTED] and time.monotonic() < deadline:
+            time.sleep(0.001)
+        if self.live.root[R.R_STARTED]:
+            # tests align the live output with an offline render by this frame
+            log.info("first cycle at JACK frame %d", int(self.live.root[R.R_FIRST_FRAME]))
         log.info("JACK client %r active on server %r: %d in, %d out, %d Hz, %d frames",
                  client.name, self.server or "default", len(self.inports), len(self.outports),
                  client.samplerate, client.blocksize)

@@ -55,6 +55,9 @@ R_TIMES_IDX = 20     # durations written so far (audio)
 R_TS = 21            # address of int64[4] timespec scratch
 R_FADE = 22          # address of float64[4] master fade: gain, target, step per sample
 R_GONE = 23          # cycles since R_CUR was last nonzero (diagnostic)
+R_DEV_IN = 24        # interleaved device input channels (PortAudio)
+R_DEV_OUT = 25       # interleaved device output channels (PortAudio)
+R_PA_FLAGS = 26      # PortAudio status flags seen (over/underflow), or-ed (audio)
 N_ROOT = 32
 
 F_GAIN = 0
@@ -91,6 +94,18 @@ def address_to_voidptr(typingctx, addr):
         return builder.inttoptr(args[0], ir.IntType(8).as_pointer())
 
     return types.voidptr(addr), codegen
+
+
+@intrinsic
+def voidptr_to_address(typingctx, ptr):
+    """The integer address of a ``void *`` (LLVM ``ptrtoint``), e.g. to test for NULL."""
+    if ptr != types.voidptr:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.ptrtoint(args[0], ir.IntType(64))
+
+    return types.uint64(ptr), codegen
 
 
 @njit(inline="always")
