@@ -25,6 +25,10 @@ class JackBackendError(RuntimeError):
 def _jack():
     import jack  # noqa: PLC0415 - imported late: it loads libjack
 
+    # libjack prints every failed connection attempt to stderr; while the
+    # daemon retries a vanished server that would flood the journal
+    jack.set_error_function(lambda msg: log.debug("libjack: %s", msg))
+    jack.set_info_function(lambda msg: log.debug("libjack: %s", msg))
     return jack
 
 
@@ -114,6 +118,7 @@ class JackBackend:
         self.lost.clear()
         self.inports, self.outports = {}, {}
         self.add_ports(self.live.ports)
+        self.live.root[R.R_STARTED] = 0
         self.live.root[R.R_CLIENT] = int(jack._ffi.cast("uintptr_t", client._ptr))
         cb = jack._ffi.cast("JackProcessCallback", jack_process.address)
         arg = jack._ffi.cast("void *", self.live.root_address)
@@ -131,7 +136,8 @@ class JackBackend:
             time.sleep(0.001)
         if self.live.root[R.R_STARTED]:
             # tests align the live output with an offline render by this frame
-            log.info("first cycle at JACK frame %d", int(self.live.root[R.R_FIRST_FRAME]))
+            log.info("first cycle at JACK frame %d (engine frame %d)",
+                     int(self.live.root[R.R_FIRST_FRAME]), int(self.live.root[R.R_FIRST_AT]))
         log.info("JACK client %r active on server %r: %d in, %d out, %d Hz, %d frames",
                  client.name, self.server or "default", len(self.inports), len(self.outports),
                  client.samplerate, client.blocksize)

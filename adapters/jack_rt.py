@@ -41,6 +41,7 @@ def jack_process(nframes, arg):
     out_ports = carray(address_to_voidptr(root[R.R_OUT_PORTS]), (R.MAX_PORTS,), np.uint64)
     if root[R.R_STARTED] == 0 and root[R.R_CLIENT] != 0:
         root[R.R_FIRST_FRAME] = _last_frame_time(address_to_voidptr(root[R.R_CLIENT]))
+        root[R.R_FIRST_AT] = root[R.R_FRAMES]
         root[R.R_STARTED] = 1
     if n > cap:  # larger than any JACK period; answer with silence rather than overrun
         for s in range(n_out):

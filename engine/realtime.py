@@ -15,9 +15,9 @@ during a scene change, the next one beside it) and leaves the mix in
 A scene change never waits in the audio thread: the control side publishes
 the next table's address in ``root[R_NEXT]``; the callback runs both plans
 for a warm-up (the new plan's delay lines, filters and detectors fill on
-the live input while the old one is still heard), then crossfades linearly
-(both plans see the same input, so their outputs are correlated and a
-linear fade keeps the level), adopts the new plan and counts the swap in
+the live input while the old one is still heard), then crossfades with
+complementary gains that sum to one (both plans see the same input, so
+their outputs are correlated and such a fade keeps the level), adopts the new plan and counts the swap in
 ``root[R_SWAPS]``. The control side frees the old plan only after that.
 """
 
@@ -58,6 +58,7 @@ R_GONE = 23          # cycles since R_CUR was last nonzero (diagnostic)
 R_DEV_IN = 24        # interleaved device input channels (PortAudio)
 R_DEV_OUT = 25       # interleaved device output channels (PortAudio)
 R_PA_FLAGS = 26      # PortAudio status flags seen (over/underflow), or-ed (audio)
+R_FIRST_AT = 27      # engine frames processed before that first cycle (audio)
 N_ROOT = 32
 
 F_GAIN = 0
@@ -139,7 +140,7 @@ def run_table(addr, phys_in, phys_out, nframes, g0, dg):
     """Run one plan on ``phys_in`` and add its outputs to ``phys_out``.
 
     Output row r goes to physical output ``out_slot[r]`` scaled by the
-    fade gain ``clip(g0 + dg * n, 0, 1)`` at frame n of the cycle.
+    fade gain ``smoothstep(clip(g0 + dg * n, 0, 1))`` at frame n of the cycle.
     """
     tab = carray(address_to_voidptr(addr), (4 * N_TABLE_ARRAYS,), np.uint64)
     inbuf = _f4_2(tab, T_INBUF)
@@ -192,7 +193,10 @@ def run_table(addr, phys_in, phys_out, nframes, g0, dg):
                         phys_out[s, start + i] += outbuf[r, i]
                 else:
                     for i in range(n):
-                        g = min(1.0, max(0.0, g0 + dg * (start + i)))
+                        a = min(1.0, max(0.0, g0 + dg * (start + i)))
+                        # smoothstep: a fade whose slope is zero at both ends (no corner a
+                        # tone could reveal), and s(a) + s(1 - a) = 1 keeps correlated sums level
+                        g = a * a * (3.0 - 2.0 * a)
                         phys_out[s, start + i] += np.float32(g) * outbuf[r, i]
         start += n
 
