@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEBS   := jackd2 libportaudio2 libsndfile1
 
-.PHONY: run test bench deps clean
+.PHONY: run demo test bench deps clean
 
 deps:
 	@missing=""; for p in $(DEBS); do \
@@ -31,6 +31,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
+	$(BIN)/automixd run --scene config/default.toml
+
+demo: $(STAMP)
 	$(BIN)/automixd demo --out out
 
 test: $(STAMP)

@@ -190,7 +190,7 @@ class Daemon:
         log.info("running scene %s: %d channels, %d buses; latency %d samples",
                  scene.source, len(scene.channels), len(scene.buses), self.live.latency)
         self.notify.send("READY=1", f"STATUS=running {scene.source}")
-        meters = _TerminalMeters(self.live) if self.meters else None
+        meters = _TerminalMeters(self.live, self.backend) if self.meters else None
         last_ping = last_peers = 0.0
         try:
             while not self._stop.wait(TICK_S):
@@ -286,8 +286,9 @@ class Daemon:
 class _TerminalMeters:
     """Live meters on the terminal, redrawn in place."""
 
-    def __init__(self, live: LiveEngine) -> None:
+    def __init__(self, live: LiveEngine, backend) -> None:
         self.live = live
+        self.backend = backend
         self.lines = 0
         self.last = 0.0
         sys.stdout.write("\x1b[?25l")  # hide the cursor while drawing
@@ -304,7 +305,8 @@ class _TerminalMeters:
         self.last = now
         t = self.live.telemetry()
         scene = self.live.scene
-        rows = [f"automixd  {len(scene.channels)} ch  cycles {self.live.cycles}   (Ctrl-C stops)"]
+        rows = [f"automixd  {self.backend.kind}  {len(scene.channels)} ch  DSP load "
+                f"{self.backend.cpu_load():4.1f} %  xruns {self.backend.xruns}   (Ctrl-C stops)"]
         for i, ch in enumerate(scene.channels):
             pk = float(t["in_peak_db"][i])
             rows.append(f"{ch.name[:12]:<12} {self._bar(pk)} {pk:6.1f} dBFS  automix "

@@ -34,14 +34,15 @@ class DaemonProc:
     """``automixd run`` on a given JACK server, its log collected from stderr."""
 
     def __init__(self, server: str, scene: Path, name: str, log_path: Path, backend: str = "jack",
-                 extra: list[str] | None = None) -> None:
+                 extra: list[str] | None = None, env: dict[str, str] | None = None) -> None:
         self.server = server
         self.name = name
         self.log_path = log_path
         cmd = [AUTOMIXD, "run", "--backend", backend, "--jack-server", server, "--jack-name", name,
                "--scene", str(scene), "--no-meters"] + (extra or [])
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(cmd, env=jack_env(server), stdout=self._log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(cmd, env={**jack_env(server), **(env or {})}, stdout=self._log,
+                                     stderr=subprocess.STDOUT)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")

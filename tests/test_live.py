@@ -299,6 +299,38 @@ def test_portaudio_backend_through_the_jack_host_api(daemon_factory, server):
     assert db(rms(y[0, -FS // 4:])) == pytest.approx(expect, abs=0.2)
 
 
+def test_systemd_notify_ready_status_and_watchdog(server, tmp_path):
+    """Type=notify: READY=1 once audio runs, watchdog pings while cycles advance, STOPPING=1."""
+    import socket
+
+    sock_path = tmp_path / "notify.sock"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(sock_path))
+    sock.settimeout(30)
+    scene = tmp_path / "notify.toml"
+    scene.write_text(SCENE.format(extra=""))
+    d = DaemonProc(server.name, scene, "amx-notify", tmp_path / "notify.log",
+                   env={"NOTIFY_SOCKET": str(sock_path), "WATCHDOG_USEC": "400000"})
+    try:
+        got: list[str] = []
+        while not any("READY=1" in m for m in got):
+            got.append(sock.recv(4096).decode())
+        assert "first cycle" in d.log()  # ready only after the audio callback ran
+        pings = 0
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 1.5:
+            pings += "WATCHDOG=1" in sock.recv(4096).decode()
+        assert 4 <= pings <= 12  # every WATCHDOG_USEC / 2 = 0.2 s
+        d.signal(signal.SIGTERM)
+        while True:
+            if "STOPPING=1" in sock.recv(4096).decode():
+                break
+        assert d.stop() == 0
+    finally:
+        d.stop()
+        sock.close()
+
+
 def test_devices_lists_jack_ports_and_portaudio_devices(server):
     res = subprocess.run([AUTOMIXD, "devices"], env=jack_env(server.name), capture_output=True,
                          text=True, timeout=60)
