@@ -191,7 +191,8 @@ class Daemon:
                  scene.source, len(scene.channels), len(scene.buses), self.live.latency)
         self.notify.send("READY=1", f"STATUS=running {scene.source}")
         meters = _TerminalMeters(self.live, self.backend) if self.meters else None
-        last_ping = last_peers = 0.0
+        last_ping = last_peers = last_xrun_log = 0.0
+        xruns_logged = 0
         try:
             while not self._stop.wait(TICK_S):
                 now = time.monotonic()
@@ -204,6 +205,12 @@ class Daemon:
                 if now - last_peers > 1.0:
                     self.backend.remember_peers()
                     last_peers = now
+                if self.backend.xruns != xruns_logged and now - last_xrun_log > 10.0:
+                    # rate-limited: an xrun storm must not become a log storm
+                    log.warning("%d xrun(s) since the last report (%d in all); DSP load %.1f %%",
+                                self.backend.xruns - xruns_logged, self.backend.xruns,
+                                self.backend.cpu_load())
+                    xruns_logged, last_xrun_log = self.backend.xruns, now
                 if self.notify.watchdog_s and now - last_ping > self.notify.watchdog_s:
                     if self._audio_alive(now):
                         self.notify.send("WATCHDOG=1")

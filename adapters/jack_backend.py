@@ -70,6 +70,7 @@ class JackBackend:
         self.xruns = 0
         self.lost = threading.Event()
         self.lost_reason = ""
+        self.last_error = ""
         # remembered peers of our ports (short name -> full peer names), restored on reconnect
         self.peers: dict[str, set[str]] = {}
         self._keep = []  # cffi objects that must outlive the client
@@ -180,10 +181,17 @@ class JackBackend:
             self.client = None
         try:
             self.start()
-        except (JackBackendError, Exception) as exc:  # noqa: BLE001 - retried by the caller
-            log.debug("reconnect failed: %s", exc)
+        except Exception as exc:  # noqa: BLE001 - retried by the caller
+            # say why once, not every second (a server back at another rate needs a person)
+            if str(exc) != self.last_error:
+                log.warning("JACK server not usable yet: %s", exc)
+                self.last_error = str(exc)
+            if self.client is not None:
+                self._drop_handles()
+                self.client.close()
             self.client = None
             return False
+        self.last_error = ""
         return True
 
     # -- ports -------------------------------------------------------------------
