@@ -299,6 +299,48 @@ def test_portaudio_backend_through_the_jack_host_api(daemon_factory, server):
     assert db(rms(y[0, -FS // 4:])) == pytest.approx(expect, abs=0.2)
 
 
+def test_scene_connect_keys_wire_the_physical_ports(daemon_factory, server):
+    text = (SCENE.format(extra='[bus.main]\nconnect = ["system:playback_1", "system:playback_2"]\n')
+            .replace('name = "Noise"\n', 'name = "Noise"\nconnect = ["system:capture_2", "system:capture_9"]\n'))
+    d, _ = daemon_factory(text, "amx-wire")
+    d.wait_log("first cycle")
+    c = client(server.name, "probe-wire")
+    try:
+        assert [p.name for p in c.get_all_connections("amx-wire:in02_Noise")] == ["system:capture_2"]
+        assert [p.name for p in c.get_all_connections("amx-wire:main_L")] == ["system:playback_1"]
+        assert [p.name for p in c.get_all_connections("amx-wire:main_R")] == ["system:playback_2"]
+    finally:
+        c.close()
+    # a port the server does not have is reported, and the daemon runs on
+    assert "cannot connect system:capture_9 -> amx-wire:in02_Noise" in d.log()
+    assert d.proc.poll() is None
+
+
+def test_auto_backend_starts_a_private_dummy_server_when_nothing_else_exists(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "JACK_DEFAULT_SERVER"}
+    env.update(JACK_NO_START_SERVER="1", JACK_NO_AUDIO_RESERVATION="1")
+    scene = tmp_path / "auto.toml"
+    scene.write_text(SCENE.format(extra=""))
+    log = tmp_path / "auto.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([AUTOMIXD, "run", "--scene", str(scene), "--no-meters"], env=env,
+                                stdout=out, stderr=subprocess.STDOUT)
+        try:
+            m = wait_for(lambda: __import__("re").search(r"private JACK server '(automixd-\d+)'",
+                                                         log.read_text()), 60, "the private server")
+            wait_for(lambda: "first cycle" in log.read_text(), 60, "audio")
+            name = m.group(1)
+            c = client(name, "probe-auto")
+            assert "automixd:main_L" in [p.name for p in c.get_ports("automixd:")]
+            c.close()
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(15) == 0
+    # the private server went with the daemon
+    from automixd.adapters.jackserver import server_running
+    assert not server_running(name)
+
+
 def test_systemd_notify_ready_status_and_watchdog(server, tmp_path):
     """Type=notify: READY=1 once audio runs, watchdog pings while cycles advance, STOPPING=1."""
     import socket
