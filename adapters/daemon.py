@@ -276,6 +276,8 @@ class Daemon:
             return False
         if self.live.same_layout(scene):
             self.live.apply_values(scene)
+            self.backend.add_ports(self.live.ports)  # renames ports of renamed channels
+            self.backend.connect_scene(self.live.ports)
             log.info("reloaded %s: values only, glided", scene.source)
         else:
             plan, layout = self.live.prepare(scene)
@@ -283,9 +285,12 @@ class Daemon:
             adopted = self.live.publish(plan, layout, running=self.backend.running)
             if adopted:
                 self.backend.remove_unused_ports(layout)
+                log.info("reloaded %s: %d channels, %d buses, crossfaded", scene.source,
+                         len(scene.channels), len(scene.buses))
+            else:
+                log.warning("reloaded %s, but the audio callback has not taken it yet "
+                            "(it will at its next cycle)", scene.source)
             self.backend.connect_scene(layout)
-            log.info("reloaded %s: %d channels, %d buses, crossfaded", scene.source,
-                     len(scene.channels), len(scene.buses))
         self.notify.send("READY=1", f"STATUS=running {scene.source}")
         return True
 
