@@ -284,7 +284,11 @@ def _gate(w, lvl, dhc, since, opened, holdc, gain, thr_open, thr_close, floor, a
             opened[c] = 1.0 if now_open else 0.0
             target = 1.0 if now_open else floor[c]
             g = gain[c]
-            g += (att[c] if target > g else rel[c]) * (target - g)
+            # both coefficients loaded before the select: a select of two
+            # loads is merged into a load from a selected address, which
+            # vectorises as a gather (measured: gate pass 7.1 -> 5.9 us at 64 x 64)
+            a_att, a_rel = att[c], rel[c]
+            g += (a_att if target > g else a_rel) * (target - g)
             gain[c] = g
             w[n, c] = v * g
 
@@ -296,17 +300,24 @@ def comp_pass(w, S, n0, n1, det):
     attack and release time constants, make-up gain."""
     _comp(w, S[L.C_C_LVL], S[L.C_C_DHC], S[L.C_C_SINCE], S[L.C_C_GR], S[L.C_M_COMP_GR],
           S[L.C_C_ON], S[L.C_C_THR], S[L.C_C_SLOPE], S[L.C_C_KNEE], S[L.C_C_INV2W], S[L.C_C_ATT],
-          S[L.C_C_REL], S[L.C_C_MAKEUP], n0, n1, det[0], det[1], det[2])
+          S[L.C_C_REL], S[L.C_C_MAKEUP], S[L.C_C_WANT], n0, n1, det[0], det[1], det[2])
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _comp(w, lvl, dhc, since, gr_s, m_comp, on, thr, slope, knee, inv2w, att, rel, makeup,
+# Each sample runs in two channel loops, the gain computer (detector, log2,
+# curve) and then the ballistics and the gain (exp2), with the wanted
+# reduction passed between them in a state row. One loop over both made each
+# vector of channels one long chain of dependent operations, and the core
+# overlapped too few of those chains; two short loops measured 12 % less
+# (13.2 -> 11.6 us at 64 x 64). "contract" lets LLVM fuse each
+# multiply-add of the polynomials into one rounding (FMA: 11.6 -> 9.9 us);
+# it is the only fast-math flag, so NaN and Inf still behave as IEEE says.
+@njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
+def _comp(w, lvl, dhc, since, gr_s, m_comp, on, thr, slope, knee, inv2w, att, rel, makeup, want_s,
           n0, n1, hold_min, hold_max, det_rel):
     for n in range(n0, n1):
         for c in range(w.shape[1]):
-            v = w[n, c]
-            lv2, dhc[c], since[c] = peak_hold(abs(v), lvl[c], dhc[c], since[c], hold_min, hold_max,
-                                              L.DET_REFRESH, det_rel)
+            lv2, dhc[c], since[c] = peak_hold(abs(w[n, c]), lvl[c], dhc[c], since[c], hold_min,
+                                              hold_max, L.DET_REFRESH, det_rel)
             lvl[c] = lv2
             # static curve: no reduction below T - W/2, quadratic in the knee,
             # (1 - 1/R)(x - T) above T + W/2; slope = 1 - 1/R
@@ -314,13 +325,16 @@ def _comp(w, lvl, dhc, since, gr_s, m_comp, on, thr, slope, knee, inv2w, att, re
             t = over + 0.5 * knee[c]
             want = slope[c] * (over if 2.0 * over >= knee[c] else t * t * inv2w[c])
             want = want if 2.0 * over > -knee[c] else 0.0
-            want *= on[c]
+            want_s[c] = want * on[c]
+        for c in range(w.shape[1]):
+            want = want_s[c]
             gr = gr_s[c]
             d = want - gr
-            gr = want if abs(d) < 1e-6 else gr + (att[c] if d > 0.0 else rel[c]) * d
+            a_att, a_rel = att[c], rel[c]  # loaded before the select (see _gate)
+            gr = want if abs(d) < 1e-6 else gr + (a_att if d > 0.0 else a_rel) * d
             gr_s[c] = gr
             m_comp[c] = max(m_comp[c], gr)
-            w[n, c] = v * db_to_amp(makeup[c] - gr)
+            w[n, c] = w[n, c] * db_to_amp(makeup[c] - gr)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
