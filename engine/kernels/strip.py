@@ -168,7 +168,10 @@ def filter_pair_pass(w, S, k0, z0, n0, n1, ramp):
           S[k1], S[k1 + 1], S[k1 + 2], S[k1 + 3], S[k1 + 4], S[k1 + 5], S[z0 + 2], S[z0 + 3], n0, n1)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+# "contract" (the only fast-math flag) fuses each multiply-add of a section
+# into one FMA: one rounding instead of two and a shorter dependency chain
+# per sample (HPF pair 5.1 -> 3.9 us at 64 x 64).
+@njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
 def _svf2(w, a1, a2, a3, m0, m1, m2, ic1, ic2, b1, b2, b3, q0, q1, q2, jc1, jc2, n0, n1):
     for n in range(n0, n1):
         for c in range(w.shape[1]):
@@ -176,7 +179,7 @@ def _svf2(w, a1, a2, a3, m0, m1, m2, ic1, ic2, b1, b2, b3, q0, q1, q2, jc1, jc2,
             w[n, c], jc1[c], jc2[c] = tick(x, b1[c], b2[c], b3[c], q0[c], q1[c], q2[c], jc1[c], jc2[c])
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
 def _svf_ramp(w, a1, a2, a3, m0, m1, m2, d1, d2, d3, e0, e1, e2, ic1, ic2, n0, n1):
     for n in range(n0, n1):
         for c in range(w.shape[1]):
@@ -190,7 +193,7 @@ def _svf_ramp(w, a1, a2, a3, m0, m1, m2, d1, d2, d3, e0, e1, e2, ic1, ic2, n0, n
             w[n, c], ic1[c], ic2[c] = tick(w[n, c], c1, c2, c3, k0, k1, k2, ic1[c], ic2[c])
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
 def _svf(w, a1, a2, a3, m0, m1, m2, ic1, ic2, n0, n1):
     for n in range(n0, n1):
         for c in range(w.shape[1]):
