@@ -96,10 +96,14 @@ class PortAudioBackend:
         self.device = device
         self.client_name = client_name
         self.stream = None
-        self.xruns = 0
         self.lost = threading.Event()  # a device does not go away the way a JACK server does
         self._keep: list = []
         self.channels = (0, 0)
+
+    @property
+    def xruns(self) -> int:
+        """Callbacks PortAudio flagged with an input overflow or output underflow."""
+        return int(self.live.root[R.R_PA_XRUNS])
 
     @property
     def running(self) -> bool:

@@ -30,7 +30,8 @@ def pa_stream(inp, outp, frames, time_info, status, arg):
     dev_in = root[R.R_DEV_IN]
     dev_out = root[R.R_DEV_OUT]
     cap = root[R.R_PHYS_FRAMES]
-    root[R.R_PA_FLAGS] |= np.int64(status)
+    if status != 0:  # input overflow / output underflow: PortAudio's xruns
+        root[R.R_PA_XRUNS] += 1
     out = carray(outp, (n * dev_out,), np.float32)
     if n > cap:
         for i in range(n * dev_out):

@@ -57,7 +57,7 @@ R_FADE = 22          # address of float64[4] master fade: gain, target, step per
 R_GONE = 23          # cycles since R_CUR was last nonzero (diagnostic)
 R_DEV_IN = 24        # interleaved device input channels (PortAudio)
 R_DEV_OUT = 25       # interleaved device output channels (PortAudio)
-R_PA_FLAGS = 26      # PortAudio status flags seen (over/underflow), or-ed (audio)
+R_PA_XRUNS = 26      # PortAudio callbacks flagged with an over- or underflow (audio)
 R_FIRST_AT = 27      # engine frames processed before that first cycle (audio)
 N_ROOT = 32
 
