@@ -103,6 +103,29 @@ def reset_bus_state(st, la_x, la_r, la_m, c0, nch) -> None:
             la_x[c0 + c, i] = 0.0
 
 
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _ring_min(r, m):
+    """``min(m, min(r))``, as eight interleaved running minima that map onto one
+    vector register (a single running minimum is a chain of dependent compares:
+    LLVM may not reorder it without fast-math). The minimum of the same values
+    is the same in any order, so the result is exact."""
+    n = r.shape[0]
+    n8 = n - n % 8
+    m0 = m1 = m2 = m3 = m4 = m5 = m6 = m7 = m
+    for i in range(0, n8, 8):
+        m0 = min(m0, r[i])
+        m1 = min(m1, r[i + 1])
+        m2 = min(m2, r[i + 2])
+        m3 = min(m3, r[i + 3])
+        m4 = min(m4, r[i + 4])
+        m5 = min(m5, r[i + 5])
+        m6 = min(m6, r[i + 6])
+        m7 = min(m7, r[i + 7])
+    for i in range(n8, n):
+        m0 = min(m0, r[i])
+    return min(min(min(m0, m1), min(m2, m3)), min(min(m4, m5), min(m6, m7)))
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def bus_segment(bus, c0, nch, st, bzs, la_x, la_r, la_m, out, n0, n1, k, am_key):
     """Process one bus (``nch`` channels from row ``c0``) for samples ``n0..n1``.
@@ -199,8 +222,7 @@ def bus_segment(bus, c0, nch, st, bzs, la_x, la_r, la_m, out, n0, n1, k, am_key)
         calm = calm + 1.0 if need >= 1.0 else 0.0
         m = need
         if calm < n_la:
-            for i in range(n_la):
-                m = min(m, la_r[i])
+            m = _ring_min(la_r, m)
         mr = min(m, mr + l_rel * (1.0 - mr))
         msum += mr - la_m[pos]
         la_m[pos] = mr
