@@ -277,6 +277,37 @@ def rt_threads(pid: int) -> list[tuple[str, int]]:
     return out
 
 
+def cpu_steal() -> tuple[int, int]:
+    """(steal, total) jiffies of all CPUs from /proc/stat (steal: the host ran something else)."""
+    with open("/proc/stat") as f:
+        vals = [int(x) for x in f.readline().split()[1:]]
+    return vals[7], sum(vals[:8])
+
+
+def thread_counters(pid: int, tid: int) -> dict:
+    """Page faults and involuntary context switches of one thread (since it started)."""
+    base = Path(f"/proc/{pid}/task/{tid}")
+    try:
+        fields = (base / "stat").read_text().rsplit(")", 1)[1].split()
+        status = (base / "status").read_text()
+    except OSError:
+        return {}
+    nonvol = int(re.search(r"nonvoluntary_ctxt_switches:\s+(\d+)", status).group(1))
+    return {"minflt": int(fields[7]), "majflt": int(fields[9]), "nonvol_ctxsw": nonvol}
+
+
+def rt_tids(pid: int) -> list[int]:
+    tids = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[38]) in (1, 2):
+            tids.append(int(task.name))
+    return tids
+
+
 # -- load on the daemon's interpreter ------------------------------------------------------
 class Load:
     """The busy Python side: control changes, a CPU-bound thread, a GIL holder, meters."""
@@ -530,6 +561,9 @@ def run_config(n_ch: int, period: int, seconds: float, idle_s: float, realtime: 
         def window(length: float, busy: bool) -> dict:
             log_at, xruns_at, cycles_at = jlog.stat().st_size, backend.xruns, live.cycles
             load_avg = os.getloadavg()
+            steal_at = cpu_steal()
+            audio_tids = rt_tids(os.getpid())
+            counters_at = {t: thread_counters(os.getpid(), t) for t in audio_tids}
             collector = Collector(live, backend)
             load = Load(live, n_ch) if busy else None
             collector.start()
@@ -541,6 +575,12 @@ def run_config(n_ch: int, period: int, seconds: float, idle_s: float, realtime: 
                 if backend.lost.is_set() or any(p.poll() is not None for p in procs):
                     raise RuntimeError("a client or the server went away during the run")
             wall = time.monotonic() - t0
+            steal_end = cpu_steal()
+            counters = {}
+            for t in audio_tids:
+                now = thread_counters(os.getpid(), t)
+                for k, v in now.items():
+                    counters[k] = counters.get(k, 0) + v - counters_at[t].get(k, 0)
             py = load.finish() if load else None
             times_ns, loads = collector.finish()
             with open(jlog, "rb") as f:
@@ -560,6 +600,8 @@ def run_config(n_ch: int, period: int, seconds: float, idle_s: float, realtime: 
                 "dsp_load_pct": {"mean": round(float(np.mean(loads)), 1) if loads else None,
                                  "max": round(float(np.max(loads)), 1) if loads else None},
                 "python_load": py, "loadavg_at_start": [round(x, 2) for x in load_avg],
+                "steal_pct": round(100 * (steal_end[0] - steal_at[0]) / max(steal_end[1] - steal_at[1], 1), 2),
+                "audio_thread": counters,
             }
 
         idle = window(idle_s, busy=False) if idle_s > 0 else None
@@ -649,6 +691,12 @@ def print_table(results: list[dict]) -> None:
               f"{pl['spin_iterations']} spin loops, {pl['meter_reads']} meter reads")
         print(f"  callback p99.9 {cb['p999_us']} us; > 50 % of the period: {cb['over_50pct']}, > period: "
               f"{cb['over_period']}; durations collected {cb['n']} (lost {cb['lost']})")
+        for label, w in (("busy", r), ("idle", r["idle"])):
+            if w:
+                at = w["audio_thread"]
+                print(f"  {label}: CPU steal {w['steal_pct']} % of CPU time; daemon's audio thread: "
+                      f"{at.get('minflt', '?')} minor / {at.get('majflt', '?')} major page faults, "
+                      f"{at.get('nonvol_ctxsw', '?')} involuntary context switches")
         print(f"  RT threads (policy, prio): daemon {r['rt_threads']['daemon']}, baseline "
               f"{r['rt_threads']['baseline']}, feeder {r['rt_threads']['feeder']}; "
               f"load average at start {r['loadavg_at_start']}")
