@@ -47,7 +47,7 @@ class DaemonProc:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def wait_log(self, pattern: str, timeout_s: float = 60.0, after: int = 0) -> re.Match:
+    def wait_log(self, pattern: str, timeout_s: float = 180.0, after: int = 0) -> re.Match:
         def find():
             if self.proc.poll() is not None:
                 raise AssertionError(f"automixd exited with {self.proc.returncode}:\n{self.log()}")
@@ -60,7 +60,7 @@ class DaemonProc:
 
     @property
     def first_frame(self) -> int:
-        return int(self.wait_log(r"first cycle at JACK frame (\d+)").group(1))
+        return int(self.wait_log(r"first cycle at JACK frame (\d+)", 180).group(1))
 
     def signal(self, sig: int) -> None:
         self.proc.send_signal(sig)

@@ -63,6 +63,12 @@ pan = -0.5
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
+    # compile both callbacks into the on-disk cache once, here, so each daemon
+    # below loads them in a second instead of compiling them (a minute on CI)
+    from automixd.adapters import jack_backend, portaudio_backend
+
+    jack_backend.warm_up()
+    portaudio_backend.warm_up()
     name = f"amx-test-{os.getpid()}"
     log = tmp_path_factory.mktemp("jackd") / "jackd.log"
     with DummyJackServer(name, rate=FS, period=64, ports=4, log=log) as srv:
