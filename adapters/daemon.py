@@ -187,6 +187,9 @@ class Daemon:
             self._shutdown()
             return 1
         gc.freeze()  # start-up objects never need collecting; keeps GC passes short
+        from .memory import lock_memory  # noqa: PLC0415
+
+        lock_memory()
         log.info("running scene %s: %d channels, %d buses; latency %d samples",
                  scene.source, len(scene.channels), len(scene.buses), self.live.latency)
         self.notify.send("READY=1", f"STATUS=running {scene.source}")

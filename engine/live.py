@@ -35,6 +35,17 @@ MASTER_FADE_MS = 10.0
 PHYS_FRAMES = 8192
 
 
+def prefault(*arrays: np.ndarray) -> None:
+    """Write every page of ``arrays`` now, on the control thread.
+
+    numpy's zeros come from calloc, whose pages the kernel maps on first
+    write; without this, the audio thread's first cycles take those page
+    faults (measured: 94 minor faults on the JACK thread in a soak run).
+    """
+    for a in arrays:
+        np.copyto(a, a)
+
+
 def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "_", name.strip()).strip("_") or "ch"
 
@@ -90,6 +101,7 @@ class _LivePlan:
                                                          self.out_slot]
         self.table = R.table_for(arrays)
         self.address = int(self.table.ctypes.data)
+        prefault(*arrays)
 
 
 class LiveEngine:
@@ -120,6 +132,8 @@ class LiveEngine:
         r[R.R_TIMES] = self.times.ctypes.data
         r[R.R_TS] = self.timespec.ctypes.data
         r[R.R_FADE] = self.fade.ctypes.data
+        prefault(self.root, self.phys_in, self.phys_out, self.in_ports, self.out_ports, self.times,
+                 self.timespec, self.fade)
         self.out_names: list[str | None] = [None] * R.MAX_PORTS
         self.scene = scene
         self.ports = PortLayout.of(scene)
