@@ -142,7 +142,8 @@ class Engine:
         except ValueError as exc:
             raise ValueError(f"{path} = {value!r}: {exc}") from None
         self.plan.par[index] = stored
-        self.plan.mark_changed()
+        self.plan.mark_changed(index, automix=path.startswith("automix.") or ".automix." in path
+                               or ".duck." in path)
 
     def get(self, path: str) -> Any:
         """Current target of a parameter in user units (bool, choice name, float)."""

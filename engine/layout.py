@@ -42,6 +42,8 @@ CTL_GEN_SEEN = 2     # generation the audio thread has applied; -1 = fresh plan
 CTL_METER_REQ = 3    # meter read-and-reset request counter (control thread)
 CTL_METER_ACK = 4    # last request served (audio thread)
 CTL_DLY_W = 5        # delay ring write index (audio thread)
+CTL_AM_DIRTY = 6     # automix or ducking parameter changes (control thread counts)
+CTL_AM_SEEN = 7      # the count the audio thread has applied
 N_CTL = 8
 
 # per-plan constants (float64 array ``k``)
@@ -118,6 +120,9 @@ _declare(_ch_slots, "C_DK_GRP C_DK_DEPTH C_DK_THR C_DK_ATT C_DK_REL C_DK_HOLD_N 
 # group, opening margin (power), fast detector power
 _declare(_ch_slots, "C_GT_OPEN C_GT_HOLDC C_GT_NF C_GT_PRIO C_GT_ALWAYS C_GT_REL C_GT_MEMBER "
                     "C_GT_MARGIN C_GT_PF")
+# parameter changes of this channel (control side counts) and the count the
+# audio side has applied: only a changed channel recomputes its coefficients
+_declare(_ch_slots, "C_DIRTY C_DIRTY_SEEN")
 # meters since the last read-and-reset
 _declare(_ch_slots, "C_M_IN_PEAK C_M_IN_SQ C_M_OUT_PEAK C_M_OUT_SQ C_M_GATE_GR C_M_COMP_GR "
                     "C_M_N C_M_AM_G2 C_M_AM_N C_M_AM_TALK C_M_DK_G2 C_M_DK_N C_M_NONFINITE")
@@ -145,6 +150,7 @@ _declare(_bus_slots, "B_GF B_GF_T B_L_CEIL B_L_CEIL_T B_L_ON B_L_REL B_L_MR B_L_
                      "B_L_CALM")
 # ducking under an automix group (as for channels)
 _declare(_bus_slots, "B_DK_GRP B_DK_DEPTH B_DK_THR B_DK_ATT B_DK_REL B_DK_HOLD_N B_DK_HOLDC B_DK_G")
+_declare(_bus_slots, "B_DIRTY B_DIRTY_SEEN")  # as C_DIRTY
 _declare(_bus_slots, "B_M_PEAK B_M_SQ B_M_COMP_GR B_M_LIM_GR B_M_N B_M_DK_G2 B_M_NONFINITE")
 N_BUS_STATE = len(_bus_slots)
 #: Per bus channel: 4 EQ sections' integrator states.

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import layout as L
 from .kernels.smoothing import one_pole_coef
-from .params import N_AUTOMIX_GROUPS, ParamTable
+from .params import N_AUTOMIX_GROUPS, N_BUS_PARAMS, N_CH_PARAMS, N_SEND_PARAMS, ParamTable
 from .scene import Scene
 
 MAX_DELAY_MS = 500.0
@@ -117,8 +117,36 @@ class Plan:
                 self.bus_first, self.bus_nch, self.bus_st, self.bus_zs, self.bus_buf,
                 self.la_x, self.la_rm, self.k, self.ctl)
 
-    def mark_changed(self) -> None:
-        """Tell the audio side that targets changed (after writing ``par``)."""
+    def mark_changed(self, index: int | None = None, automix: bool = False) -> None:
+        """Tell the audio side that targets changed (after writing ``par``).
+
+        Parameters
+        ----------
+        index : int, optional
+            The one parameter written; None marks everything. Only the
+            channel or bus it belongs to recomputes its coefficients, so a
+            control surface moving one fader every millisecond costs one
+            channel's update, not all of them.
+        automix : bool
+            The parameter feeds the automixer or a ducker.
+        """
+        t = self.table
+        if index is None:
+            self.ch_st[L.C_DIRTY] += 1.0
+            self.bus_st[:, L.B_DIRTY] += 1.0
+            automix = True
+        elif index < t.bus_base:
+            self.ch_st[L.C_DIRTY, index // N_CH_PARAMS] += 1.0
+        elif index < t.send_base:
+            self.bus_st[(index - t.bus_base) // N_BUS_PARAMS, L.B_DIRTY] += 1.0
+        elif index < t.automix_base:
+            n_bus = self.bus_st.shape[0]
+            self.ch_st[L.C_DIRTY, (index - t.send_base) // (n_bus * N_SEND_PARAMS)] += 1.0
+        else:
+            automix = True
+        if automix:
+            self.ctl[L.CTL_AM_DIRTY] += 1
+        # written last: the audio side looks at the counts above once this moves
         self.ctl[L.CTL_GEN] += 1
 
     def request_meter_reset(self) -> None:

@@ -32,39 +32,52 @@ def _snap(st, slots) -> None:
             st[s] = st[s + 1]
 
 
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _changed(fresh, count, seen):
+    # fresh -1 (new plan) and 0 pass through; 1 narrows to the changed part
+    if fresh > 0:
+        return 1 if count != seen else 0
+    return fresh
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
-def _tick(par, ch_st, send_st, bus_st, am_st, ring_len, fs, fresh, span):
+def _tick(par, ch_st, send_st, bus_st, am_st, ring_len, fs, fresh, span, ctl):
     n_ch = ch_st.shape[1]
     n_bus = bus_st.shape[0]
+    send_base = n_ch * N_CH_PARAMS + n_bus * N_BUS_PARAMS
     for ch in range(n_ch):
         p = par[ch * N_CH_PARAMS:(ch + 1) * N_CH_PARAMS]
         st = ch_st[:, ch]
-        channel_tick(p, st, fs, ring_len, fresh, span)
+        fc = _changed(fresh, st[L.C_DIRTY], st[L.C_DIRTY_SEEN])
+        st[L.C_DIRTY_SEEN] = st[L.C_DIRTY]
+        channel_tick(p, st, fs, ring_len, fc, span)
         _snap(st, _CH_SNAP)
         # the gate's gain snaps much closer than other gains: it multiplies
         # full-level signal, and a snap moves its output by the gap (-180 dB here)
         g_target = 1.0 if st[L.C_G_OPEN] != 0.0 else st[L.C_G_FLOOR]
         if abs(st[L.C_G_GAIN] - g_target) <= 1e-9:
             st[L.C_G_GAIN] = g_target
-    base = n_ch * N_CH_PARAMS
-    for b in range(n_bus):
-        bus_tick(par[base + b * N_BUS_PARAMS:base + (b + 1) * N_BUS_PARAMS], bus_st[b], fs, fresh, span)
-        _snap(bus_st[b], _BUS_SNAP)
-    base += n_bus * N_BUS_PARAMS
-    for ch in range(n_ch):
-        for b in range(1, n_bus):
-            sp = base + (ch * n_bus + b) * N_SEND_PARAMS
-            if fresh != 0:
+        for b in range(1, n_bus):  # the channel's sends change with it
+            sp = send_base + (ch * n_bus + b) * N_SEND_PARAMS
+            if fc != 0:
                 send_st[1, b, ch] = db_to_gain(par[sp])
                 send_st[2, b, ch] = par[sp + 1]
-                if fresh < 0:
+                if fc < 0:
                     send_st[0, b, ch] = send_st[1, b, ch]
             if abs(send_st[1, b, ch] - send_st[0, b, ch]) <= L.SNAP:
                 send_st[0, b, ch] = send_st[1, b, ch]
-    base += n_ch * n_bus * N_SEND_PARAMS
+    base = n_ch * N_CH_PARAMS
+    for b in range(n_bus):
+        fb = _changed(fresh, bus_st[b, L.B_DIRTY], bus_st[b, L.B_DIRTY_SEEN])
+        bus_st[b, L.B_DIRTY_SEEN] = bus_st[b, L.B_DIRTY]
+        bus_tick(par[base + b * N_BUS_PARAMS:base + (b + 1) * N_BUS_PARAMS], bus_st[b], fs, fb, span)
+        _snap(bus_st[b], _BUS_SNAP)
+    base = send_base + n_ch * n_bus * N_SEND_PARAMS
+    fam = _changed(fresh, ctl[L.CTL_AM_DIRTY], ctl[L.CTL_AM_SEEN])
+    ctl[L.CTL_AM_SEEN] = ctl[L.CTL_AM_DIRTY]
     automix_tick(par, N_CH_PARAMS, par[base:base + am_st.shape[0] * N_AUTOMIX_PARAMS], ch_st,
-                 am_st, fs, fresh)
-    if fresh != 0:
+                 am_st, fs, fam)
+    if fam != 0:
         for b in range(n_bus):  # a ducked bus needs its group's key
             g = int(bus_st[b, L.B_DK_GRP])
             if g >= 0:
@@ -116,7 +129,7 @@ def process_block(inp, out, nframes, par, ch_in, ch_st, ring, w, dry, amg, scrat
     while pos < nframes:
         phase = ctl[L.CTL_CLOCK] % L.CTRL
         if phase == 0 or fresh != 0:
-            _tick(par, ch_st, send_st, bus_st, am_st, ring_len, fs, fresh, L.CTRL - phase)
+            _tick(par, ch_st, send_st, bus_st, am_st, ring_len, fs, fresh, L.CTRL - phase, ctl)
             fresh = 0
         end = min(nframes, pos + L.CTRL - phase)
         for c in range(bus_buf.shape[0]):

@@ -1,0 +1,83 @@
+"""Cost of parameter changes on the audio path: a fader moved before every block.
+
+A control surface or an OSC client moving a fader sends a change every few
+milliseconds; the block that sees it must not recompute every channel.
+Three cases run interleaved, round by round, on one engine (64 channels x
+64 frames, full strip, all channels in automix group 1):
+
+- ``none``: no change (the strip alone);
+- ``one``: ``ch.5.fader_db`` set before every block (only channel 5 updates);
+- ``all``: every parameter marked changed before every block (what every
+  change cost before per-channel change tracking; also what a values-only
+  scene reload costs, once).
+
+Prints a table (median and p99 of ``process_block`` in us and in % of the
+1333 us period) and one JSON line. ``--rounds N`` (default 20 x 500 blocks).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+from _common import cpu_model, git
+
+from automixd.engine import Engine
+from automixd.engine.kernels.process import process_block
+
+FS = 48000
+FRAMES = 64
+N_CH = 64
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=20)
+    ap.add_argument("--blocks", type=int, default=500, help="blocks per case per round")
+    args = ap.parse_args()
+    strip = {"hpf": {"on": True}, "gate": {"on": True}, "eq": {"on": True}, "comp": {"on": True},
+             "automix": {"group": 1}}
+    eng = Engine.from_scene({"channels": N_CH, "ch": {str(i): strip for i in range(1, N_CH + 1)},
+                             "automix": {"1": {"on": True}}})
+    rng = np.random.default_rng(0)
+    x = (0.1 * rng.standard_normal((N_CH, FRAMES))).astype(np.float32)
+    out = np.empty((eng.n_outputs, FRAMES), np.float32)
+    state = eng._args
+    times: dict[str, list[int]] = {"none": [], "one": [], "all": []}
+    step = 0
+    for _ in range(args.rounds):
+        for case, ts in times.items():
+            for _ in range(args.blocks):
+                if case == "one":
+                    step += 1
+                    eng.set("ch.5.fader_db", -10.0 + (step % 20) * 0.1)
+                elif case == "all":
+                    eng.plan.mark_changed()
+                t0 = time.perf_counter_ns()
+                process_block(x, out, FRAMES, *state)
+                ts.append(time.perf_counter_ns() - t0)
+    period_us = FRAMES / FS * 1e6
+    rows = {}
+    print(f"automixd control-rate benchmark: {N_CH} ch x {FRAMES} frames, full strip + automix")
+    print(f"{cpu_model()}  engine {git('rev-parse', '--short', 'HEAD')}  "
+          f"{args.rounds} rounds x {args.blocks} blocks per case\n")
+    print(f"{'case':<6} {'median us':>10} {'p99 us':>8} {'median %':>9} {'p99 %':>7} {'extra us':>9}")
+    base = float(np.median(times["none"])) / 1e3
+    for case, ts in times.items():
+        med = float(np.median(ts)) / 1e3
+        p99 = float(np.percentile(ts, 99)) / 1e3
+        rows[case] = {"median_us": round(med, 1), "p99_us": round(p99, 1),
+                      "median_pct": round(100 * med / period_us, 2), "p99_pct": round(100 * p99 / period_us, 2),
+                      "extra_us": round(med - base, 1)}
+        print(f"{case:<6} {med:10.1f} {p99:8.1f} {rows[case]['median_pct']:9.2f} "
+              f"{rows[case]['p99_pct']:7.2f} {med - base:9.1f}")
+    print("JSON " + json.dumps({"date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                                "engine": git("rev-parse", "--short", "HEAD"), "cpu": cpu_model(),
+                                "channels": N_CH, "frames": FRAMES, "rounds": args.rounds,
+                                "blocks": args.blocks, "results": rows}))
+
+
+if __name__ == "__main__":
+    main()
