@@ -24,6 +24,7 @@ from pathlib import Path
 from ..engine import SceneError
 from ..engine.live import LiveEngine
 from ..engine.scene import Scene
+from .memory import lock_memory
 
 log = logging.getLogger("automixd")
 
@@ -187,9 +188,6 @@ class Daemon:
             self._shutdown()
             return 1
         gc.freeze()  # start-up objects never need collecting; keeps GC passes short
-        from .memory import lock_memory  # noqa: PLC0415
-
-        lock_memory()
         log.info("running scene %s: %d channels, %d buses; latency %d samples",
                  scene.source, len(scene.channels), len(scene.buses), self.live.latency)
         self.notify.send("READY=1", f"STATUS=running {scene.source}")
@@ -286,6 +284,7 @@ class Daemon:
             plan, layout = self.live.prepare(scene)
             self.backend.add_ports(layout)
             adopted = self.live.publish(plan, layout, running=self.backend.running)
+            lock_memory()  # the new plan's pages too
             if adopted:
                 self.backend.remove_unused_ports(layout)
                 log.info("reloaded %s: %d channels, %d buses, crossfaded", scene.source,

@@ -14,6 +14,7 @@ import time
 
 from ..engine import realtime as R
 from ..engine.live import LiveEngine, PortLayout
+from .memory import lock_memory
 
 log = logging.getLogger("automixd.jack")
 
@@ -132,6 +133,7 @@ class JackBackend:
         client.activate()
         self.connect_scene(self.live.ports)
         self.restore_peers()
+        lock_memory()  # every page the callback may touch stays in RAM from now on
         deadline = time.monotonic() + 2.0
         while not self.live.root[R.R_STARTED] and time.monotonic() < deadline:
             time.sleep(0.001)

@@ -19,6 +19,7 @@ import time
 
 from ..engine import realtime as R
 from ..engine.live import LiveEngine, PortLayout
+from .memory import lock_memory
 
 log = logging.getLogger("automixd.portaudio")
 
@@ -152,6 +153,7 @@ class PortAudioBackend:
             self.stream = sd._StreamBase(kind=kind, samplerate=self.live.sample_rate, blocksize=0,
                                          device=device, channels=channels, dtype="float32",
                                          latency="low", callback=cb, userdata=arg)
+            lock_memory()  # every page the callback may touch stays in RAM from now on
             self.stream.start()
         except (sd.PortAudioError, ValueError) as exc:
             self.stream = None
