@@ -265,6 +265,41 @@ def test_server_killed_and_restarted_restores_ports_and_connections(tmp_path):
         srv.stop()
 
 
+def test_buffer_size_change_mid_stream_keeps_the_mix(tmp_path):
+    """Someone changes JACK's period (64 -> 256 -> 1024) while the daemon runs: same levels."""
+    name = f"amx-bufsize-{os.getpid()}"
+    srv = DummyJackServer(name, rate=FS, period=64, ports=2, log=tmp_path / "jackd.log").start()
+    scene = tmp_path / "bufsize.toml"
+    scene.write_text(SCENE.format(extra=""))
+    d = DaemonProc(name, scene, "amx-bs", tmp_path / "daemon.log")
+    ref = Engine.from_scene(scene)
+    xin = np.zeros((3, FS), dtype=np.float32)
+    xin[1] = sine(440.0, FS, FS, peak=0.25)
+    expect = db(rms(ref.process(xin)[1, FS // 2:]))
+    try:
+        d.wait_log("first cycle")
+        for period in (256, 1024):
+            c = client(name, f"bs-{period}")
+            c.blocksize = period
+            c.close()
+            player = Player(name, 1, 1, f"bs{period}")
+            try:
+                assert player.feed.blocksize == period
+                player.feed.connect(player.outs[0], "amx-bs:in02_Noise")
+                player.feed.connect("amx-bs:main_R", player.ins[0])
+                x = sine(440.0, FS // 2, FS, peak=0.25)[None, :]
+                _freewheel_run(player, x, frames_after=0)
+                y = player.during_signal(x.shape[1])
+            finally:
+                player.close()
+            assert db(rms(y[0, -FS // 4:])) == pytest.approx(expect, abs=0.1), period
+        assert d.proc.poll() is None
+        assert d.stop() == 0
+    finally:
+        d.stop()
+        srv.stop()
+
+
 def test_sigterm_stops_cleanly_and_removes_the_client(daemon_factory, server):
     d, _ = daemon_factory(SCENE.format(extra=""), "amx-term")
     d.wait_log("first cycle")
