@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import platform
+import shutil
 import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -28,3 +32,25 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor()
+
+
+def use_revision(rev: str, prefix: str = "automixd-bench-src-") -> str:
+    """Put ``rev``'s engine and adapters first on ``sys.path`` as the ``automixd`` package.
+
+    They come from ``git archive`` into a temporary directory (removed at
+    exit), so a commit can be measured while the working tree is being
+    edited. Returns the short commit; exits if ``rev`` is unknown.
+    """
+    commit = git("rev-parse", "--short", rev)
+    if not commit:
+        raise SystemExit(f"unknown revision {rev!r}")
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, root, True)
+    pkg = root / "automixd"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    archive = subprocess.run(["git", "archive", commit, "engine", "adapters"], cwd=REPO,
+                             capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(pkg)], input=archive, check=True)
+    sys.path.insert(0, str(root))
+    return commit

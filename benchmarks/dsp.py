@@ -43,7 +43,6 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -58,7 +57,7 @@ if __name__ == "__main__" and "--reuse-numba-cache" not in sys.argv:
     atexit.register(shutil.rmtree, _CACHE_DIR, True)
 
 import numpy as np
-from _common import REPO, cpu_model, git
+from _common import cpu_model, git, use_revision
 from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
@@ -194,18 +193,7 @@ def load_engine(rev: str | None) -> str:
     """
     global Engine, process_block
     if rev:
-        commit = git("rev-parse", "--short", rev)
-        if not commit:
-            raise SystemExit(f"unknown revision {rev!r}")
-        root = Path(tempfile.mkdtemp(prefix="automixd-bench-src-"))
-        atexit.register(shutil.rmtree, root, True)
-        pkg = root / "automixd"
-        pkg.mkdir()
-        (pkg / "__init__.py").write_text("")
-        archive = subprocess.run(["git", "archive", commit, "engine", "adapters"], cwd=REPO,
-                                 capture_output=True, check=True).stdout
-        subprocess.run(["tar", "-x", "-C", str(pkg)], input=archive, check=True)
-        sys.path.insert(0, str(root))
+        commit = use_revision(rev, "automixd-bench-src-")
     from automixd.engine import Engine as _Engine
     from automixd.engine.kernels.process import process_block as _pb
 

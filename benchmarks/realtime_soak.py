@@ -64,7 +64,6 @@ The output is a table and then one line ``JSON {...}`` with every figure.
 from __future__ import annotations
 
 import argparse
-import atexit
 import datetime as _dt
 import gc
 import json
@@ -81,7 +80,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import REPO, cpu_model, git
+from _common import cpu_model, git, use_revision
 
 # Bound by load_automixd() (the working tree's package, or a snapshot of a commit).
 jb = DummyJackServer = JackServerError = jack_env = Scene = R = LiveEngine = None
@@ -197,18 +196,7 @@ def load_automixd(rev: str | None) -> str:
     """
     global jb, DummyJackServer, JackServerError, jack_env, Scene, R, LiveEngine
     if rev:
-        commit = git("rev-parse", "--short", rev)
-        if not commit:
-            raise SystemExit(f"unknown revision {rev!r}")
-        root = Path(tempfile.mkdtemp(prefix="automixd-soak-src-"))
-        atexit.register(shutil.rmtree, root, True)
-        pkg = root / "automixd"
-        pkg.mkdir()
-        (pkg / "__init__.py").write_text("")
-        archive = subprocess.run(["git", "archive", commit, "engine", "adapters"], cwd=REPO,
-                                 capture_output=True, check=True).stdout
-        subprocess.run(["tar", "-x", "-C", str(pkg)], input=archive, check=True)
-        sys.path.insert(0, str(root))
+        commit = use_revision(rev, "automixd-soak-src-")
     from automixd.adapters import jack_backend as _jb  # noqa: PLC0415
     from automixd.adapters.jackserver import DummyJackServer as _srv  # noqa: PLC0415
     from automixd.adapters.jackserver import JackServerError as _err  # noqa: PLC0415
