@@ -126,6 +126,18 @@ def _freewheel_run(player: Player, x: np.ndarray, frames_after: int = 4096) -> t
     return player.recorded()
 
 
+def _through(server: str, tag: str, source: str, dest: str, x: np.ndarray) -> np.ndarray:
+    """Play one row ``x`` into port ``dest`` and return what port ``source`` gave meanwhile (freewheel)."""
+    player = Player(server, 1, 1, tag)
+    try:
+        player.feed.connect(player.outs[0], dest)
+        player.feed.connect(source, player.ins[0])
+        _freewheel_run(player, x, frames_after=0)
+        return player.during_signal(x.shape[1])
+    finally:
+        player.close()
+
+
 def test_live_output_matches_offline_render(daemon_factory, server):
     """Tone, noise and a line input through EQ, compressor and automix: live == offline within 1e-5."""
     d, path = daemon_factory(SCENE.format(extra="[automix.1]\non = true\n"), "amx-match")
@@ -205,15 +217,8 @@ def test_broken_scene_on_reload_is_reported_and_the_old_one_keeps_playing(daemon
     tail = d.log()[mark:]
     assert "ch.1.comp.ratio" in tail and "ch.1.eq.9" in tail
     assert m and d.proc.poll() is None
-    player = Player(server.name, 1, 1, "broken")
-    try:
-        player.feed.connect(player.outs[0], "amx-broken:in01_Tone")
-        player.feed.connect("amx-broken:main_L", player.ins[0])
-        x = sine(1000.0, FS // 2, FS, peak=0.1)[None, :]
-        _freewheel_run(player, x, frames_after=0)
-        y = player.during_signal(x.shape[1])
-    finally:
-        player.close()
+    x = sine(1000.0, FS // 2, FS, peak=0.1)[None, :]
+    y = _through(server.name, "broken", "amx-broken:main_L", "amx-broken:in01_Tone", x)
     # still the old scene's gain: the same tone through an offline engine of the original scene
     ref = Engine.from_scene(Scene.from_dict(__import__("tomllib").loads(SCENE.format(extra=""))))
     xin = np.zeros((3, x.shape[1]), dtype=np.float32)
@@ -249,15 +254,8 @@ def test_server_killed_and_restarted_restores_ports_and_connections(tmp_path):
         c.close()
         assert peers_in == ["system:capture_1"] and peers_out == ["system:playback_1"]
         # and audio flows again with the same mix
-        player = Player(name, 1, 1, "kill")
-        try:
-            player.feed.connect(player.outs[0], "amx-kill:in02_Noise")
-            player.feed.connect("amx-kill:main_R", player.ins[0])
-            x = sine(440.0, FS // 2, FS, peak=0.25)[None, :]
-            _freewheel_run(player, x, frames_after=0)
-            y = player.during_signal(x.shape[1])
-        finally:
-            player.close()
+        x = sine(440.0, FS // 2, FS, peak=0.25)[None, :]
+        y = _through(name, "kill", "amx-kill:main_R", "amx-kill:in02_Noise", x)
         assert db(rms(y[0, -FS // 4:])) == pytest.approx(db(0.25 / np.sqrt(2)) - 3.01, abs=0.2)
         assert d.stop() == 0
     finally:
@@ -281,17 +279,10 @@ def test_buffer_size_change_mid_stream_keeps_the_mix(tmp_path):
         for period in (256, 1024):
             c = client(name, f"bs-{period}")
             c.blocksize = period
+            assert c.blocksize == period  # the server really runs at the new period
             c.close()
-            player = Player(name, 1, 1, f"bs{period}")
-            try:
-                assert player.feed.blocksize == period
-                player.feed.connect(player.outs[0], "amx-bs:in02_Noise")
-                player.feed.connect("amx-bs:main_R", player.ins[0])
-                x = sine(440.0, FS // 2, FS, peak=0.25)[None, :]
-                _freewheel_run(player, x, frames_after=0)
-                y = player.during_signal(x.shape[1])
-            finally:
-                player.close()
+            x = sine(440.0, FS // 2, FS, peak=0.25)[None, :]
+            y = _through(name, f"bs{period}", "amx-bs:main_R", "amx-bs:in02_Noise", x)
             assert db(rms(y[0, -FS // 4:])) == pytest.approx(expect, abs=0.1), period
         assert d.proc.poll() is None
         assert d.stop() == 0
