@@ -154,8 +154,8 @@ class Daemon:
         if kind == "portaudio":
             from . import portaudio_backend as pb  # noqa: PLC0415
 
-            probe = pb.PortAudioBackend(LiveEngine(scene), self.device, self.client_name)
-            scene = self._at_rate(scene, probe.device_rate(), "the device")
+            rate = pb.PortAudioBackend.device_rate(self.device, self.client_name)
+            scene = self._at_rate(scene, rate, "the device")
             pb.warm_up()
             self.live = LiveEngine(scene)
             return pb.PortAudioBackend(self.live, self.device, self.client_name)

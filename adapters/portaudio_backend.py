@@ -110,12 +110,14 @@ class PortAudioBackend:
     def running(self) -> bool:
         return self.stream is not None and bool(self.stream.active)
 
-    def device_rate(self) -> int:
-        sd = _sd(self.client_name)
+    @staticmethod
+    def device_rate(device: str | int | None, client_name: str = "automixd") -> int:
+        """Default sample rate of an output device (the JACK server's, on its host API)."""
+        sd = _sd(client_name)
         try:
-            info = sd.query_devices(self.device, "output")
+            info = sd.query_devices(device, "output")
         except (ValueError, sd.PortAudioError) as exc:
-            raise PortAudioBackendError(f"no PortAudio output device {self.device!r}: {exc}") from None
+            raise PortAudioBackendError(f"no PortAudio output device {device!r}: {exc}") from None
         return int(info["default_samplerate"])
 
     def start(self) -> None:

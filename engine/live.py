@@ -93,7 +93,7 @@ class _LivePlan:
         plan = self.engine.plan
         self.inbuf = np.zeros((plan.n_inputs, plan.max_frames), dtype=np.float32)
         self.outbuf = np.zeros((plan.n_outputs, plan.max_frames), dtype=np.float32)
-        self.in_slot = np.array([i for i in range(plan.n_inputs)], dtype=np.int64)
+        self.in_slot = np.arange(plan.n_inputs, dtype=np.int64)  # input n reads port slot n
         self.out_slot = np.array(out_slots, dtype=np.int64)
         args = list(plan.state_args())
         scratch = args.pop(7)
@@ -142,7 +142,7 @@ class LiveEngine:
         self.sample_rate = scene.sample_rate
         self.set_fade(1.0, MASTER_FADE_MS, start_from=0.0)
         r[R.R_N_IN] = len(self.ports.inputs)
-        r[R.R_N_OUT] = max(self.out_names.index(n) for n in self.ports.outputs) + 1
+        r[R.R_N_OUT] = self._outputs_in_use()
         r[R.R_CUR] = self._plan.address
 
     # -- what the adapters need --------------------------------------------------
@@ -163,6 +163,10 @@ class LiveEngine:
     def output_slots(self) -> dict[str, int]:
         """Physical output slot of each output port name in use."""
         return {n: i for i, n in enumerate(self.out_names) if n is not None}
+
+    def _outputs_in_use(self) -> int:
+        """Physical output slots the callback must serve: up to the highest one named."""
+        return max((i for i, n in enumerate(self.out_names) if n is not None), default=-1) + 1
 
     def _claim_outputs(self, layout: PortLayout) -> list[int]:
         slots = []
@@ -217,7 +221,7 @@ class LiveEngine:
         """True when ``scene`` differs from the playing one in values only."""
         old = self.scene
         return (old.sample_rate == scene.sample_rate
-                and [(c.input) for c in old.channels] == [(c.input) for c in scene.channels]
+                and [c.input for c in old.channels] == [c.input for c in scene.channels]
                 and [(b.name, b.channels) for b in old.buses] == [(b.name, b.channels) for b in scene.buses])
 
     def apply_values(self, scene: Scene) -> None:
@@ -258,7 +262,7 @@ class LiveEngine:
             r[R.R_WARM] = int(warm_ms * 1e-3 * self.sample_rate)
             r[R.R_XFADE] = int(SWAP_XFADE_MS * 1e-3 * self.sample_rate)
             r[R.R_N_IN] = max(int(r[R.R_N_IN]), len(layout.inputs))
-            r[R.R_N_OUT] = max(self.out_names.index(n) for n in self.out_names if n) + 1
+            r[R.R_N_OUT] = self._outputs_in_use()
             swaps = int(r[R.R_SWAPS])
             if not running:
                 r[R.R_CUR] = plan.address
