@@ -7,6 +7,8 @@ Three cases run interleaved, round by round, on one engine (64 channels x
 
 - ``none``: no change (the strip alone);
 - ``one``: ``ch.5.fader_db`` set before every block (only channel 5 updates);
+- ``eq``: ``ch.5.eq.2.gain_db`` set before every block (channel 5's EQ glides,
+  its coefficients ramp per sample; the other sections and channels do not);
 - ``all``: every parameter marked changed before every block (what every
   change cost before per-channel change tracking; also what a values-only
   scene reload costs, once).
@@ -22,10 +24,7 @@ import json
 import time
 
 import numpy as np
-from _common import cpu_model, git
-
-from automixd.engine import Engine
-from automixd.engine.kernels.process import process_block
+from _common import cpu_model, git, use_revision
 
 FS = 48000
 FRAMES = 64
@@ -36,7 +35,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=20)
     ap.add_argument("--blocks", type=int, default=500, help="blocks per case per round")
+    ap.add_argument("--rev", metavar="COMMIT", help="measure the engine as committed in COMMIT")
     args = ap.parse_args()
+    if args.rev:
+        use_revision(args.rev, "automixd-ctl-src-")
+    from automixd.engine import Engine  # noqa: PLC0415 - after --rev chose the package
+    from automixd.engine.kernels.process import process_block  # noqa: PLC0415
+
     strip = {"hpf": {"on": True}, "gate": {"on": True}, "eq": {"on": True}, "comp": {"on": True},
              "automix": {"group": 1}}
     eng = Engine.from_scene({"channels": N_CH, "ch": {str(i): strip for i in range(1, N_CH + 1)},
@@ -45,7 +50,7 @@ def main() -> None:
     x = (0.1 * rng.standard_normal((N_CH, FRAMES))).astype(np.float32)
     out = np.empty((eng.n_outputs, FRAMES), np.float32)
     state = eng._args
-    times: dict[str, list[int]] = {"none": [], "one": [], "all": []}
+    times: dict[str, list[int]] = {"none": [], "one": [], "eq": [], "all": []}
     step = 0
     for _ in range(args.rounds):
         for case, ts in times.items():
@@ -53,6 +58,9 @@ def main() -> None:
                 if case == "one":
                     step += 1
                     eng.set("ch.5.fader_db", -10.0 + (step % 20) * 0.1)
+                elif case == "eq":
+                    step += 1
+                    eng.set("ch.5.eq.2.gain_db", -6.0 + (step % 40) * 0.3)
                 elif case == "all":
                     eng.plan.mark_changed()
                 t0 = time.perf_counter_ns()
@@ -61,7 +69,8 @@ def main() -> None:
     period_us = FRAMES / FS * 1e6
     rows = {}
     print(f"automixd control-rate benchmark: {N_CH} ch x {FRAMES} frames, full strip + automix")
-    print(f"{cpu_model()}  engine {git('rev-parse', '--short', 'HEAD')}  "
+    engine = git("rev-parse", "--short", args.rev or "HEAD") + ("" if args.rev else " (working tree)")
+    print(f"{cpu_model()}  engine {engine}  "
           f"{args.rounds} rounds x {args.blocks} blocks per case\n")
     print(f"{'case':<6} {'median us':>10} {'p99 us':>8} {'median %':>9} {'p99 %':>7} {'extra us':>9}")
     base = float(np.median(times["none"])) / 1e3
@@ -74,7 +83,7 @@ def main() -> None:
         print(f"{case:<6} {med:10.1f} {p99:8.1f} {rows[case]['median_pct']:9.2f} "
               f"{rows[case]['p99_pct']:7.2f} {med - base:9.1f}")
     print("JSON " + json.dumps({"date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                                "engine": git("rev-parse", "--short", "HEAD"), "cpu": cpu_model(),
+                                "engine": engine, "cpu": cpu_model(),
                                 "channels": N_CH, "frames": FRAMES, "rounds": args.rounds,
                                 "blocks": args.blocks, "results": rows}))
 

@@ -143,44 +143,44 @@ def _tap(ring, wi, d, c, live, n_ring):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def filter_pass(w, S, k0, z0, n0, n1, ramp):
-    """One SVF section per channel (``filters``): coefficients at rows ``k0..k0+5``,
-    integrator states at ``z0, z0+1``. With ``ramp`` the coefficients also
-    advance by their per-sample increments (rows ``k0 + (C_BQD - C_BQ)``)."""
-    if ramp:
-        d = k0 + (L.C_BQD - L.C_BQ)
-        _svf_ramp(w, S[k0], S[k0 + 1], S[k0 + 2], S[k0 + 3], S[k0 + 4], S[k0 + 5],
-                  S[d], S[d + 1], S[d + 2], S[d + 3], S[d + 4], S[d + 5], S[z0], S[z0 + 1], n0, n1)
-    else:
-        _svf(w, S[k0], S[k0 + 1], S[k0 + 2], S[k0 + 3], S[k0 + 4], S[k0 + 5], S[z0], S[z0 + 1], n0, n1)
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
 def filter_pair_pass(w, S, k0, z0, n0, n1, ramp):
     """Two consecutive SVF sections in one sweep over ``w`` (half the memory
-    traffic of two passes); while coefficients glide, two ramped passes."""
-    if ramp:
-        filter_pass(w, S, k0, z0, n0, n1, True)
-        filter_pass(w, S, k0 + N_COEF, z0 + 2, n0, n1, True)
-        return
+    traffic of two passes). With ``ramp`` the coefficients also advance by
+    their per-sample increments (two ramped passes), unless no channel's
+    increments for this pair are nonzero: adding zeros changes nothing, so the
+    static sweep then gives the same samples (one EQ band gliding on one
+    channel no longer sends every channel's other sections down the slower
+    path)."""
     k1 = k0 + N_COEF
+    if ramp and pair_moving(S, k0):
+        for k in (k0, k1):
+            d = k + (L.C_BQD - L.C_BQ)
+            z = z0 + 2 * (k - k0) // N_COEF
+            _svf_ramp(w, S[k], S[k + 1], S[k + 2], S[k + 3], S[k + 4], S[k + 5],
+                      S[d], S[d + 1], S[d + 2], S[d + 3], S[d + 4], S[d + 5], S[z], S[z + 1], n0, n1)
+        return
     _svf2(w, S[k0], S[k0 + 1], S[k0 + 2], S[k0 + 3], S[k0 + 4], S[k0 + 5], S[z0], S[z0 + 1],
           S[k1], S[k1 + 1], S[k1 + 2], S[k1 + 3], S[k1 + 4], S[k1 + 5], S[z0 + 2], S[z0 + 3], n0, n1)
 
 
-# "contract" (the only fast-math flag) fuses each multiply-add of a section
-# into one FMA: one rounding instead of two and a shorter dependency chain
-# per sample (HPF pair 5.1 -> 3.9 us at 64 x 64).
-@njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
-def _svf2(w, a1, a2, a3, m0, m1, m2, ic1, ic2, b1, b2, b3, q0, q1, q2, jc1, jc2, n0, n1):
-    for n in range(n0, n1):
-        for c in range(w.shape[1]):
-            x, ic1[c], ic2[c] = tick(w[n, c], a1[c], a2[c], a3[c], m0[c], m1[c], m2[c], ic1[c], ic2[c])
-            w[n, c], jc1[c], jc2[c] = tick(x, b1[c], b2[c], b3[c], q0[c], q1[c], q2[c], jc1[c], jc2[c])
+@njit(cache=True, nogil=True, error_model="numpy")
+def pair_moving(S, k0) -> bool:
+    """True if any ramping channel has a nonzero increment for the two
+    sections whose coefficients start at row ``k0``."""
+    d0 = k0 + (L.C_BQD - L.C_BQ)
+    for c in range(S.shape[1]):
+        if S[L.C_FRAMP, c] != 0.0:
+            for r in range(d0, d0 + 2 * N_COEF):
+                if S[r, c] != 0.0:
+                    return True
+    return False
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
 def _svf_ramp(w, a1, a2, a3, m0, m1, m2, d1, d2, d3, e0, e1, e2, ic1, ic2, n0, n1):
+    # one section whose coefficients advance by their increments every sample
+    # (two of these vectorise; one sweep over both sections' 28 arrays did not:
+    # 28 us against 12 us at 64 x 64)
     for n in range(n0, n1):
         for c in range(w.shape[1]):
             c1 = a1[c] + d1[c]
@@ -194,10 +194,11 @@ def _svf_ramp(w, a1, a2, a3, m0, m1, m2, d1, d2, d3, e0, e1, e2, ic1, ic2, n0, n
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
-def _svf(w, a1, a2, a3, m0, m1, m2, ic1, ic2, n0, n1):
+def _svf2(w, a1, a2, a3, m0, m1, m2, ic1, ic2, b1, b2, b3, q0, q1, q2, jc1, jc2, n0, n1):
     for n in range(n0, n1):
         for c in range(w.shape[1]):
-            w[n, c], ic1[c], ic2[c] = tick(w[n, c], a1[c], a2[c], a3[c], m0[c], m1[c], m2[c], ic1[c], ic2[c])
+            x, ic1[c], ic2[c] = tick(w[n, c], a1[c], a2[c], a3[c], m0[c], m1[c], m2[c], ic1[c], ic2[c])
+            w[n, c], jc1[c], jc2[c] = tick(x, b1[c], b2[c], b3[c], q0[c], q1[c], q2[c], jc1[c], jc2[c])
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
