@@ -75,6 +75,7 @@ class JackBackend:
         # remembered peers of our ports (short name -> full peer names), restored on reconnect
         self.peers: dict[str, set[str]] = {}
         self._keep = []  # cffi objects that must outlive the client
+        self._token: object | None = None  # identifies the client whose shutdown counts
 
     # -- lifecycle ----------------------------------------------------------------
     @staticmethod
@@ -129,7 +130,9 @@ class JackBackend:
         if err:
             raise JackBackendError(f"jack_set_process_callback failed ({err})")
         client.set_xrun_callback(self._on_xrun)
-        client.set_shutdown_callback(self._on_shutdown)
+        token = object()
+        self._token = token
+        client.set_shutdown_callback(lambda status, reason: self._on_shutdown(token, reason))
         client.activate()
         self.connect_scene(self.live.ports)
         self.restore_peers()
@@ -167,7 +170,9 @@ class JackBackend:
     def _on_xrun(self, delayed_usecs: float) -> None:
         self.xruns += 1
 
-    def _on_shutdown(self, status, reason: str) -> None:
+    def _on_shutdown(self, token: object, reason: str) -> None:
+        if token is not self._token:
+            return  # a late notice from a client already replaced after a reconnect
         self.lost_reason = reason
         self.lost.set()
 

@@ -258,6 +258,8 @@ def test_server_killed_and_restarted_restores_ports_and_connections(tmp_path):
         y = _through(name, "kill", "amx-kill:main_R", "amx-kill:in02_Noise", x)
         assert db(rms(y[0, -FS // 4:])) == pytest.approx(db(0.25 / np.sqrt(2)) - 3.01, abs=0.2)
         assert d.stop() == 0
+    except Exception as exc:
+        raise AssertionError(f"{exc}\n--- daemon log ---\n{d.log()}") from exc
     finally:
         d.stop()
         srv.stop()
