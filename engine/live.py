@@ -96,7 +96,7 @@ class _LivePlan:
         self.in_slot = np.arange(plan.n_inputs, dtype=np.int64)  # input n reads port slot n
         self.out_slot = np.array(out_slots, dtype=np.int64)
         args = list(plan.state_args())
-        scratch = args.pop(7)
+        scratch = args.pop(7)  # the scratch tuple: one table entry per array, in place
         arrays = args[:7] + list(scratch) + args[7:] + [self.inbuf, self.outbuf, self.in_slot,
                                                          self.out_slot]
         self.table = R.table_for(arrays)
