@@ -89,7 +89,6 @@ are cached under the system temp dir (``automixd-bench-cache``).
 from __future__ import annotations
 
 import argparse
-import atexit
 import datetime as _dt
 import hashlib
 import json
@@ -105,7 +104,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from _common import REPO, cpu_model, git
+from _common import cpu_model, git, use_revision
 from scipy import signal
 
 #: Bound by load_engine(): the installed (editable) package, or a commit's snapshot.
@@ -423,18 +422,7 @@ def load_engine(rev: str | None) -> str:
     can be measured while the working tree is being edited). Returns a description."""
     global Engine
     if rev:
-        commit = git("rev-parse", "--short", rev)
-        if not commit:
-            raise SystemExit(f"unknown revision {rev!r}")
-        root = Path(tempfile.mkdtemp(prefix="automixd-quality-src-"))
-        atexit.register(shutil.rmtree, root, True)
-        pkg = root / "automixd"
-        pkg.mkdir()
-        (pkg / "__init__.py").write_text("")
-        archive = subprocess.run(["git", "archive", commit, "engine"], cwd=REPO,
-                                 capture_output=True, check=True).stdout
-        subprocess.run(["tar", "-x", "-C", str(pkg)], input=archive, check=True)
-        sys.path.insert(0, str(root))
+        commit = use_revision(rev, "automixd-quality-src-")
     from automixd.engine import Engine as _Engine
 
     Engine = _Engine
