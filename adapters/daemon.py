@@ -200,7 +200,7 @@ class Daemon:
         self.notify.send("READY=1", f"STATUS=running {scene.source}")
         meters = _TerminalMeters(self.live, self.backend) if self.meters else None
         last_ping = last_peers = last_xrun_log = 0.0
-        xruns_logged = 0
+        xruns_logged = oversize_logged = 0
         try:
             while not self._stop.wait(TICK_S):
                 now = time.monotonic()
@@ -219,6 +219,10 @@ class Daemon:
                                 self.backend.xruns - xruns_logged, self.backend.xruns,
                                 self.backend.cpu_load())
                     xruns_logged, last_xrun_log = self.backend.xruns, now
+                if self.live.oversize != oversize_logged:
+                    log.error("%d period(s) longer than %d frames were answered with silence",
+                              self.live.oversize - oversize_logged, int(self.live.phys_in.shape[1]))
+                    oversize_logged = self.live.oversize
                 if self.notify.watchdog_s and now - last_ping > self.notify.watchdog_s:
                     if self._audio_alive(now):
                         self.notify.send("WATCHDOG=1")

@@ -209,6 +209,11 @@ class LiveEngine:
     def frames(self) -> int:
         return int(self.root[R.R_FRAMES])
 
+    @property
+    def oversize(self) -> int:
+        """Callbacks longer than the staging buffers hold, answered with silence."""
+        return int(self.root[R.R_OVERSIZE])
+
     def callback_times_ns(self) -> np.ndarray:
         """Durations of the callbacks served so far (the last ``TIMES_LEN``), ns."""
         n = int(self.root[R.R_TIMES_IDX])

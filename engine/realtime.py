@@ -54,7 +54,6 @@ R_TIMES = 19         # address of int64[TIMES_LEN] callback durations, ns
 R_TIMES_IDX = 20     # durations written so far (audio)
 R_TS = 21            # address of int64[4] timespec scratch
 R_FADE = 22          # address of float64[4] master fade: gain, target, step per sample
-R_GONE = 23          # cycles since R_CUR was last nonzero (diagnostic)
 R_DEV_IN = 24        # interleaved device input channels (PortAudio)
 R_DEV_OUT = 25       # interleaved device output channels (PortAudio)
 R_PA_XRUNS = 26      # PortAudio callbacks flagged with an over- or underflow (audio)
@@ -237,9 +236,6 @@ def run_cycle(root, phys_in, phys_out, nframes):
         root[R_SWAP_POS] = pos
     elif cur != 0:
         run_table(cur, phys_in, phys_out, nframes, 1.0, 0.0)
-        root[R_GONE] = 0
-    else:
-        root[R_GONE] += 1
     _master_fade(root, phys_out, nframes)
     root[R_CYCLES] += 1
     root[R_FRAMES] += nframes
