@@ -54,3 +54,11 @@ def use_revision(rev: str, prefix: str = "automixd-bench-src-") -> str:
     subprocess.run(["tar", "-x", "-C", str(pkg)], input=archive, check=True)
     sys.path.insert(0, str(root))
     return commit
+
+
+def working_tree_description(prefix: str = "working tree") -> str:
+    """``"<prefix> at <commit>"``, naming the engine files changed since that commit."""
+    changed = git("status", "--porcelain", "--", "engine").splitlines()
+    dirty = " ".join(x.split()[-1] for x in changed)
+    return (f"{prefix} at {git('rev-parse', '--short', 'HEAD') or 'unknown'}"
+            + (f", uncommitted changes: {dirty}" if dirty else ""))

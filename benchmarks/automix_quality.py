@@ -104,7 +104,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from _common import cpu_model, git, use_revision
+from _common import cpu_model, use_revision, working_tree_description
 from scipy import signal
 
 #: Bound by load_engine(): the installed (editable) package, or a commit's snapshot.
@@ -428,10 +428,7 @@ def load_engine(rev: str | None) -> str:
     Engine = _Engine
     if rev:
         return f"commit {commit} (git archive)"
-    changed = git("status", "--porcelain", "--", "engine").splitlines()
-    dirty = " ".join(x.split()[-1] for x in changed)
-    return (f"working tree at {git('rev-parse', '--short', 'HEAD') or 'unknown'}"
-            + (f", uncommitted changes: {dirty}" if dirty else ""))
+    return working_tree_description()
 
 
 #: The mixes: (a) static, (b) gain sharing with defaults, (c) the gating mode with

@@ -57,7 +57,7 @@ if __name__ == "__main__" and "--reuse-numba-cache" not in sys.argv:
     atexit.register(shutil.rmtree, _CACHE_DIR, True)
 
 import numpy as np
-from _common import cpu_model, git, use_revision
+from _common import cpu_model, use_revision, working_tree_description
 from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
@@ -201,10 +201,7 @@ def load_engine(rev: str | None) -> str:
     src = Path(sys.modules["automixd.engine"].__file__).parent
     if rev:
         return f"commit {commit} (git archive)"
-    dirty = git("status", "--porcelain", "--", "engine").splitlines()
-    dirty = " ".join(x.split()[-1] for x in dirty)
-    return (f"working tree {src} at {git('rev-parse', '--short', 'HEAD')}"
-            + (f", uncommitted changes: {dirty}" if dirty else ""))
+    return working_tree_description(f"working tree {src}")
 
 
 
