@@ -9,6 +9,7 @@ cycle (which the daemon logs).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -228,14 +229,27 @@ def test_broken_scene_on_reload_is_reported_and_the_old_one_keeps_playing(daemon
     assert got == pytest.approx(expect, abs=0.2)
 
 
-def test_server_killed_and_restarted_restores_ports_and_connections(tmp_path):
-    name = f"amx-kill-{os.getpid()}"
+@contextlib.contextmanager
+def _private(tmp_path, tag: str):
+    """A private server (2 ports) and a daemon of SCENE on it; the daemon's log on any failure."""
+    name = f"amx-{tag}-{os.getpid()}"
     srv = DummyJackServer(name, rate=FS, period=64, ports=2, log=tmp_path / "jackd.log").start()
-    scene = tmp_path / "kill.toml"
+    scene = tmp_path / f"{tag}.toml"
     scene.write_text(SCENE.format(extra=""))
-    d = DaemonProc(name, scene, "amx-kill", tmp_path / "daemon.log")
+    d = DaemonProc(name, scene, f"amx-{tag}", tmp_path / "daemon.log")
     try:
         d.wait_log("first cycle")
+        yield srv, d, scene
+    except Exception as exc:
+        raise AssertionError(f"{exc}\n--- daemon log ---\n{d.log()}") from exc
+    finally:
+        d.stop()
+        srv.stop()
+
+
+def test_server_killed_and_restarted_restores_ports_and_connections(tmp_path):
+    with _private(tmp_path, "kill") as (srv, d, _):
+        name = srv.name
         c = client(name, "wire")
         c.connect("system:capture_1", "amx-kill:in01_Tone")
         c.connect("amx-kill:main_L", "system:playback_1")
@@ -258,26 +272,16 @@ def test_server_killed_and_restarted_restores_ports_and_connections(tmp_path):
         y = _through(name, "kill", "amx-kill:main_R", "amx-kill:in02_Noise", x)
         assert db(rms(y[0, -FS // 4:])) == pytest.approx(db(0.25 / np.sqrt(2)) - 3.01, abs=0.2)
         assert d.stop() == 0
-    except Exception as exc:
-        raise AssertionError(f"{exc}\n--- daemon log ---\n{d.log()}") from exc
-    finally:
-        d.stop()
-        srv.stop()
 
 
 def test_buffer_size_change_mid_stream_keeps_the_mix(tmp_path):
     """Someone changes JACK's period (64 -> 256 -> 1024) while the daemon runs: same levels."""
-    name = f"amx-bufsize-{os.getpid()}"
-    srv = DummyJackServer(name, rate=FS, period=64, ports=2, log=tmp_path / "jackd.log").start()
-    scene = tmp_path / "bufsize.toml"
-    scene.write_text(SCENE.format(extra=""))
-    d = DaemonProc(name, scene, "amx-bs", tmp_path / "daemon.log")
-    ref = Engine.from_scene(scene)
-    xin = np.zeros((3, FS), dtype=np.float32)
-    xin[1] = sine(440.0, FS, FS, peak=0.25)
-    expect = db(rms(ref.process(xin)[1, FS // 2:]))
-    try:
-        d.wait_log("first cycle")
+    with _private(tmp_path, "bs") as (srv, d, scene):
+        name = srv.name
+        ref = Engine.from_scene(scene)
+        xin = np.zeros((3, FS), dtype=np.float32)
+        xin[1] = sine(440.0, FS, FS, peak=0.25)
+        expect = db(rms(ref.process(xin)[1, FS // 2:]))
         for period in (256, 1024):
             c = client(name, f"bs-{period}")
             c.blocksize = period
@@ -288,9 +292,6 @@ def test_buffer_size_change_mid_stream_keeps_the_mix(tmp_path):
             assert db(rms(y[0, -FS // 4:])) == pytest.approx(expect, abs=0.1), period
         assert d.proc.poll() is None
         assert d.stop() == 0
-    finally:
-        d.stop()
-        srv.stop()
 
 
 def test_sigterm_stops_cleanly_and_removes_the_client(daemon_factory, server):
