@@ -433,7 +433,11 @@ def load_engine(rev: str | None) -> str:
 
 #: The mixes: (a) static, (b) gain sharing with defaults, (c) the gating mode with
 #: defaults. ``--mix NAME:key=value,...`` adds rows with other group settings.
-MIXES: dict[str, dict | None] = {"static": None, "share": {}, "gate": {"mode": "gate"}}
+#: static: no automix; share: gain sharing with the defaults; share s2: slope 2, the
+#: setting for a table of omni mics (a louder member takes more of the gain); gate: the
+#: gating mode with its defaults.
+MIXES: dict[str, dict | None] = {"static": None, "share": {}, "share s2": {"slope": 2.0},
+                                 "gate": {"mode": "gate"}}
 
 
 def gating_available() -> bool:
@@ -932,7 +936,7 @@ def main() -> int:
         print(f"  {label:58s} {shown:>11s}  target {goal:6s} {verdict}")
 
     print("targets:")
-    for mix in ("share", "gate"):
+    for mix in ("share", "share s2", "gate"):
         if mix not in results[4]:
             targets[mix] = "gating mode not available"
             print(f"  {mix}: gating mode not available")

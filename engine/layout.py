@@ -108,10 +108,13 @@ _declare(_ch_slots, "C_GF C_GF_T C_MAIN C_MAIN_T C_PL C_PL_T C_PR C_PR_T")
 # automix: weight (linear), group index (-1 none), auto and manual fractions of
 # the mode crossfade with their targets and step, detector power, its group's
 # control power, share, applied gain, and the group's coefficients per channel
-# and the samples its share has stayed above -3 dB (last-mic hold)
+# and the samples its share has stayed above -3 dB (last-mic hold), the rising
+# gain's coefficient, the tracked noise floor of the detector (power;
+# negative while warming up), the detector's coefficients near that floor, and
+# the 20 ms power average the floor follows
 _declare(_ch_slots, "C_AM_W C_AM_GRP C_AM_FA C_AM_FA_T C_AM_FM C_AM_FM_T C_AM_FSTEP C_AM_P "
                     "C_AM_GP C_AM_SHARE C_AM_G C_AM_ATT C_AM_REL C_AM_SM C_AM_SLOPE C_AM_TALK "
-                    "C_AM_UP")
+                    "C_AM_UP C_AM_SM_UP C_AM_NF C_AM_ATT_A C_AM_REL_A C_AM_PF")
 # ducking under an automix group: group (-1 none), depth and key threshold
 # (linear power), ballistics, hold, and the ducking gain
 _declare(_ch_slots, "C_DK_GRP C_DK_DEPTH C_DK_THR C_DK_ATT C_DK_REL C_DK_HOLD_N C_DK_HOLDC C_DK_G")
@@ -186,4 +189,13 @@ AM_G_NOM = 25    # mics open now
 AM_G_PATT = 26   # gate detector attack coefficient (1 ms)
 AM_G_PREL = 27   # gate detector release coefficient (10 ms)
 AM_MEMBERS = 28  # members in auto mode (for the talking threshold)
-N_AM_STATE = 30
+AM_SL_SUM = 29   # slope > 1, this share tick: sum of the members' slope levels
+AM_SL_SUMS = 30  # and the sum of their powers raised to the slope
+AM_NF_DN = 31    # noise-floor trackers: fall limit, a power factor per share tick
+AM_NF_UP = 32    # and their rise limit, a power factor per share tick
+AM_ATT_A = 33    # control detector's attack coefficient near its noise floor
+AM_REL_A = 34    # and its release coefficient there
+AM_NF_BUS = 35   # noise floor of the control signal (power; negative while warming up)
+AM_PF_BUS = 36   # 20 ms power average of the control signal (the floor follows it)
+AM_PF_A = 37     # the 20 ms averages' coefficient
+N_AM_STATE = 38

@@ -2,7 +2,7 @@
 
 Each member i of a group gets
 
-    g_i = min(1, (e_i / e_sum) ** slope),  e_i = env(w_i x_i),  e_sum = env(sum_j a_j w_j x_j)
+    g_i = min(1, e_i / e_sum),  e_i = env(w_i x_i),  e_sum = env(sum_j a_j w_j x_j)
 
 where x is the channel after its EQ and before its compressor, w_i the
 weight, a_j the member's "auto" fraction (1 in auto mode, fading to 0 in
@@ -48,7 +48,10 @@ PA_SUM = AUTOMIX_SLOT["sum"]
 PA_SLOPE = AUTOMIX_SLOT["slope"]
 PA_ATT = AUTOMIX_SLOT["detector_attack_ms"]
 PA_REL = AUTOMIX_SLOT["detector_release_ms"]
+PA_ATT_A = AUTOMIX_SLOT["ambience_attack_ms"]
+PA_REL_A = AUTOMIX_SLOT["ambience_release_ms"]
 PA_GAIN = AUTOMIX_SLOT["gain_ms"]
+PA_GAIN_UP = AUTOMIX_SLOT["gain_attack_ms"]
 PA_FADE = AUTOMIX_SLOT["mode_fade_ms"]
 PA_TALK = AUTOMIX_SLOT["talk_threshold_db"]
 PA_OVR = AUTOMIX_SLOT["override"]
@@ -72,6 +75,23 @@ NF_DOWN_MS = 500.0
 NF_RISE_DB_PER_S = 3.0
 NF_WARMUP_S = 0.1
 GATE_ABS_FLOOR = 1e-7
+#: A level this far above its own tracked noise floor is talk: its detector
+#: releases with detector_release_ms and a slope above 1 sharpens it. Nearer
+#: the floor (room noise, ambience) the detector releases with
+#: ambience_release_ms and the slope leaves the share as at 1, so noise alone
+#: does not flutter the gains.
+TALK_MARGIN = 10.0  # 10 dB, as a power ratio
+#: The detector attacks with detector_attack_ms on a sample this far above the
+#: floor, with ambience_attack_ms otherwise. Gaussian room noise practically
+#: never has a sample 20 dB over its floor (|z| > 7); the first loud samples of
+#: a word do, so a talker's level rises at once while noise is averaged.
+TALK_ATTACK_MARGIN = 100.0  # 20 dB
+#: The automix noise floors follow a 20 ms power average: they fall at most
+#: 40 dB and rise at most 3 dB per second, so they sit near the low tenth of
+#: room noise and come back down in the pauses of speech (a talker pauses
+#: far more than a tenth of the time), instead of creeping up during a turn.
+FLOOR_AVG_MS = 20.0
+FLOOR_FALL_DB_PER_S = 40.0
 #: The gate decides on its own fast detector: a mic closes its hold time after
 #: the talker stops, not after a slow share release.
 GATE_DET_ATTACK_MS = 1.0
@@ -113,6 +133,8 @@ def automix_tick(par, ch_par_stride, am_par, S, am, fs, fresh) -> None:
         q = am_par[g * N_AUTOMIX_PARAMS:(g + 1) * N_AUTOMIX_PARAMS]
         am[g, L.AM_ATT] = one_pole_coef(q[PA_ATT], fs)
         am[g, L.AM_REL] = one_pole_coef(q[PA_REL], fs)
+        am[g, L.AM_ATT_A] = one_pole_coef(q[PA_ATT_A], fs)
+        am[g, L.AM_REL_A] = one_pole_coef(q[PA_REL_A], fs)
         am[g, L.AM_INCOH] = q[PA_SUM]
         am[g, L.AM_ACTIVE] = 0.0
         am[g, L.AM_KEY] = 0.0
@@ -134,7 +156,11 @@ def automix_tick(par, ch_par_stride, am_par, S, am, fs, fresh) -> None:
         am[g, L.AM_G_PREL] = one_pole_coef(GATE_DET_RELEASE_MS, fs)
         am[g, L.AM_G_NF_DN] = one_pole_coef(NF_DOWN_MS, fs)
         am[g, L.AM_G_NF_UP] = 10.0 ** (NF_RISE_DB_PER_S * 0.1 / fs)  # power factor per sample
+        am[g, L.AM_NF_DN] = 10.0 ** (-FLOOR_FALL_DB_PER_S * 0.1 * SHARE_EVERY / fs)
+        am[g, L.AM_NF_UP] = 10.0 ** (NF_RISE_DB_PER_S * 0.1 * SHARE_EVERY / fs)
+        am[g, L.AM_PF_A] = one_pole_coef(FLOOR_AVG_MS, fs)
         if fresh < 0:
+            am[g, L.AM_NF_BUS] = -(NF_WARMUP_S * fs)
             am[g, L.AM_G_LAST] = -1.0
             am[g, L.AM_PS] = 0.0
             am[g, L.AM_LAST] = -1.0
@@ -174,7 +200,10 @@ def automix_tick(par, ch_par_stride, am_par, S, am, fs, fresh) -> None:
         S[L.C_AM_FSTEP, c] = 1.0 / fade if fade >= 1.0 else 1.0
         S[L.C_AM_ATT, c] = one_pole_coef(q[PA_ATT], fs)
         S[L.C_AM_REL, c] = one_pole_coef(q[PA_REL], fs)
+        S[L.C_AM_ATT_A, c] = one_pole_coef(q[PA_ATT_A], fs)
+        S[L.C_AM_REL_A, c] = one_pole_coef(q[PA_REL_A], fs)
         S[L.C_AM_SM, c] = one_pole_coef(q[PA_GAIN], fs)
+        S[L.C_AM_SM_UP, c] = one_pole_coef(q[PA_GAIN_UP], fs)
         S[L.C_AM_SLOPE, c] = q[PA_SLOPE]
         S[L.C_GT_PRIO, c] = p[P_PRIO]
         S[L.C_GT_ALWAYS, c] = p[P_ALWAYS]
@@ -197,6 +226,7 @@ def automix_tick(par, ch_par_stride, am_par, S, am, fs, fresh) -> None:
             S[L.C_GT_HOLDC, c] = 0.0
             S[L.C_GT_NF, c] = -(NF_WARMUP_S * fs)  # negative: samples until the tracker starts
             S[L.C_GT_PF, c] = 0.0
+            S[L.C_AM_NF, c] = -(NF_WARMUP_S * fs)
     # talking: a share above the group's threshold and at least 3 dB above the
     # rest share -10 log10 N (so room noise on a small group is not talk),
     # compared as a power ratio: no logarithm per sample
@@ -204,7 +234,7 @@ def automix_tick(par, ch_par_stride, am_par, S, am, fs, fresh) -> None:
         g = int(S[L.C_AM_GRP, c])
         n_g = am[g, L.AM_MEMBERS] if g >= 0 else 1.0
         thr_db = max(S[L.C_AM_TALK, c], -10.0 * math.log10(max(n_g, 1.0)) + TALK_OVER_REST_DB)
-        S[L.C_AM_TALK, c] = 10.0 ** (thr_db / (10.0 * S[L.C_AM_SLOPE, c]))
+        S[L.C_AM_TALK, c] = 10.0 ** (thr_db / 10.0)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -251,7 +281,8 @@ def automix_pass(det, S, am, gain, u, key, n0, n1, clock) -> None:
           S[L.C_DK_ATT], S[L.C_DK_REL], S[L.C_DK_HOLD_N], S[L.C_DK_HOLDC], S[L.C_DK_G],
           S[L.C_M_DK_G2], S[L.C_M_DK_N], S[L.C_GT_OPEN], S[L.C_GT_HOLDC], S[L.C_GT_NF],
           S[L.C_GT_PRIO], S[L.C_GT_ALWAYS], S[L.C_GT_REL], S[L.C_GT_MEMBER], S[L.C_GT_MARGIN],
-          S[L.C_GT_PF])
+          S[L.C_GT_PF], S[L.C_AM_SM_UP], S[L.C_AM_NF],
+          S[L.C_AM_ATT_A], S[L.C_AM_REL_A], S[L.C_AM_PF])
 
 
 
@@ -262,9 +293,10 @@ def automix_pass(det, S, am, gain, u, key, n0, n1, clock) -> None:
 def _rows(det, u, gain, am, key, n0, n1, clock, unit_slope, w, fa, p, att, rel, grp, gp, slope, share,
           fa_t, fm, fm_t, fstep, g, sm, talk_ratio, up, m_g2, m_n, m_talk, ducking, dk_grp,
           dk_depth, dk_thr, dk_att, dk_rel, dk_hold_n, dk_holdc, dk_g, m_dk_g2, m_dk_n, gt_open,
-          gt_holdc, gt_nf, gt_prio, gt_always, gt_rel, gt_member, gt_margin, gt_pf) -> None:
+          gt_holdc, gt_nf, gt_prio, gt_always, gt_rel, gt_member, gt_margin, gt_pf, sm_up, nf, att_a, rel_a, pf) -> None:
     n_ch = det.shape[1]
     n_groups = am.shape[0]
+    pf_a = am[0, L.AM_PF_A]
     gating = False
     for k in range(n_groups):
         gating = gating or (am[k, L.AM_ACTIVE] != 0.0 and am[k, L.AM_GATE] >= 0.5)
@@ -280,7 +312,10 @@ def _rows(det, u, gain, am, key, n0, n1, clock, unit_slope, w, fa, p, att, rel, 
             u[n, c] = x
             x2 = x * x
             pc = p[c]
-            p[c] = pc + (att[c] if x2 > pc else rel[c]) * (x2 - pc)
+            pf[c] += pf_a * (x2 - pf[c])
+            a_up = att[c] if x2 > TALK_ATTACK_MARGIN * nf[c] else att_a[c]
+            a_dn = rel[c] if pc > TALK_MARGIN * nf[c] else rel_a[c]
+            p[c] = pc + (a_up if x2 > pc else a_dn) * (x2 - pc)
         # each group's control level: of the summed signal, or the power sum
         for k in range(am.shape[0]):
             if am[k, L.AM_ACTIVE] == 0.0 and am[k, L.AM_KEY] == 0.0:
@@ -291,14 +326,18 @@ def _rows(det, u, gain, am, key, n0, n1, clock, unit_slope, w, fa, p, att, rel, 
                 am[k, L.AM_PS] = _group_sum(p, grp, float(k))
             else:
                 ps = am[k, L.AM_PS]
-                am[k, L.AM_PS] = ps + (am[k, L.AM_ATT] if s2 > ps else am[k, L.AM_REL]) * (s2 - ps)
+                am[k, L.AM_PF_BUS] += pf_a * (s2 - am[k, L.AM_PF_BUS])
+                f = am[k, L.AM_NF_BUS]
+                a_up = am[k, L.AM_ATT] if s2 > TALK_ATTACK_MARGIN * f else am[k, L.AM_ATT_A]
+                a_dn = am[k, L.AM_REL] if ps > TALK_MARGIN * f else am[k, L.AM_REL_A]
+                am[k, L.AM_PS] = ps + (a_up if s2 > ps else a_dn) * (s2 - ps)
             ks = am[k, L.AM_KPS]
             am[k, L.AM_KPS] = ks + (am[k, L.AM_KATT] if s2 > ks else am[k, L.AM_KREL]) * (s2 - ks)
         for k in range(am.shape[0]):
             key[n, k] = am[k, L.AM_KPS]
         if (clock + n) % SHARE_EVERY == 0:
             _shares(p, grp, gp, am, unit_slope, slope, share, up, fa, talk_ratio, gt_open, gt_pf,
-                    gt_nf, gt_margin, gt_member, m_talk)
+                    gt_nf, gt_margin, gt_member, m_talk, nf, pf)
         if gating:  # gated groups replace their members' shares by gate gains
             _gate(am, grp, u[n], gt_pf, share, fa, gt_open, gt_holdc, gt_nf, gt_prio, gt_always)
         for c in range(n_ch):
@@ -313,9 +352,10 @@ def _rows(det, u, gain, am, key, n0, n1, clock, unit_slope, w, fa, p, att, rel, 
         for c in range(n_ch):
             target = gain[n, c]
             # a gated mic closes with the gate's release; everything else glides
-            # with the group's gain time constant
-            closing = (target < g[c]) & (gt_open[c] == 0.0) & (gt_member[c] != 0.0)
-            gc = g[c] + (gt_rel[c] if closing else sm[c]) * (target - g[c])
+            # with the group's gain time constants, rising and falling
+            falling = target < g[c]
+            closing = falling & (gt_open[c] == 0.0) & (gt_member[c] != 0.0)
+            gc = g[c] + (gt_rel[c] if closing else (sm[c] if falling else sm_up[c])) * (target - g[c])
             gc = target if abs(target - gc) <= 1e-9 else gc
             g[c] = gc
             m_g2[c] += gc * gc
@@ -328,22 +368,56 @@ def _rows(det, u, gain, am, key, n0, n1, clock, unit_slope, w, fa, p, att, rel, 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _shares(p, grp, gp, am, unit_slope, slope, share, up, fa, talk_ratio, gt_open, gt_pf, gt_nf,
-            gt_margin, gt_member, m_talk) -> None:
-    """Every member's share (e_i / e_sum)^slope, and what depends on it: the
-    last-mic counters and the talking meter (each standing for SHARE_EVERY
-    samples)."""
+            gt_margin, gt_member, m_talk, nf, pf) -> None:
+    """Every member's share, and what depends on it: the last-mic counters and
+    the talking meter (each standing for SHARE_EVERY samples).
+
+    share_i^2 = (P_i / P_sum) * A_i^(s-1) * sum_j A_j / sum_j A_j^s,  clamped at 0 dB,
+    A_i = max(P_i, 10 N_i),
+
+    with P the members' detector powers, P_sum that of the control signal, s
+    the slope and N each member's tracked noise floor. The first factor is
+    Dugan's (e_i / e_sum)^2: -10 log10 N at rest, -6 dB each for one source on
+    two mics (no bump), the beat of the D-3 oscillators. The second is 1 at
+    s = 1 and whenever the members' levels are equal; above 1 a louder member
+    takes more of the gain while the squared gains still add up as at s = 1
+    (automixer.md 8.2), so the rest gains and the ambience do not move, and the
+    bleed of a talker on a mic x dB down comes down by about s x dB instead of
+    x. Levels within 10 dB of their own noise floor count as that floor plus
+    10 dB: room noise alone is shared as at s = 1, its fluctuations not
+    sharpened into openings.
+    """
     n_ch = p.shape[0]
     for c in range(n_ch):
         k = int(grp[c])
         gp[c] = am[max(k, 0), L.AM_PS] if k >= 0 else POWER_FLOOR
+    floor_dn = am[0, L.AM_NF_DN]
+    floor_up = am[0, L.AM_NF_UP]
     for c in range(n_ch):
-        # share = (e_i / e_sum)^slope = (P_i / P_sum)^(slope / 2), clamped at 0 dB
+        nf[c] = _floor_step(nf[c], pf[c], floor_dn, floor_up)
+    for k in range(am.shape[0]):
+        am[k, L.AM_NF_BUS] = _floor_step(am[k, L.AM_NF_BUS], am[k, L.AM_PF_BUS], floor_dn,
+                                         floor_up)
+    if not unit_slope:
+        for k in range(am.shape[0]):
+            am[k, L.AM_SL_SUM] = 0.0
+            am[k, L.AM_SL_SUMS] = 0.0
+        for c in range(n_ch):
+            pc = p[c]
+            f = nf[c]
+            k = int(grp[c])
+            if k >= 0:
+                a = max(pc, TALK_MARGIN * f) + POWER_FLOOR
+                am[k, L.AM_SL_SUM] += a
+                am[k, L.AM_SL_SUMS] += fast_exp2(slope[c] * fast_log2(a))
+    for c in range(n_ch):
         ratio = (p[c] + POWER_FLOOR) / (gp[c] + POWER_FLOOR)
-        if unit_slope:
-            sh = math.sqrt(ratio)
-        else:
-            sh = fast_exp2(0.5 * slope[c] * fast_log2(ratio))
-        sh = min(sh, 1.0)
+        k = int(grp[c])
+        if not unit_slope and k >= 0:
+            a = max(p[c], TALK_MARGIN * nf[c]) + POWER_FLOOR
+            ratio *= fast_exp2((slope[c] - 1.0) * fast_log2(a)) * am[k, L.AM_SL_SUM] / \
+                am[k, L.AM_SL_SUMS]
+        sh = min(math.sqrt(ratio), 1.0)
         share[c] = sh
         up[c] = up[c] + SHARE_EVERY if sh >= HOLD_SHARE else 0.0
         # talking: an auto member above the group's share threshold and
@@ -352,6 +426,19 @@ def _shares(p, grp, gp, am, unit_slope, slope, share, up, fa, talk_ratio, gt_ope
         gate_talk = (gt_open[c] != 0.0) & (gt_pf[c] > gt_nf[c] * gt_margin[c]) & (gt_pf[c] >= 1e-6)
         talking = gate_talk if gt_member[c] != 0.0 else share_talk
         m_talk[c] += SHARE_EVERY if talking else 0.0
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _floor_step(f, level, down, up) -> float:
+    """One share tick of a noise-floor tracker: follows the level, falling by
+    the power factor ``down`` and rising by ``up`` per tick at most (a slew
+    limit in dB per second); a negative ``f`` counts the warm-up's samples,
+    after which it starts from the level."""
+    if f < 0.0:
+        return level if f >= -SHARE_EVERY else f + SHARE_EVERY
+    if level < f:
+        return max(level, f * down)
+    return min(f * up, level)
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
