@@ -254,7 +254,7 @@ AUTOMIX_SPECS: tuple[ParamSpec, ...] = (
                   "the rest gains and the ambience stay"),
     ParamSpec("detector_attack_ms", "ms", 0.5, 100.0, 5.0, "log",
               doc="level detector attack while the level stands 10 dB over its noise floor (talk)"),
-    ParamSpec("detector_release_ms", "ms", 10.0, 2000.0, 150.0, "log",
+    ParamSpec("detector_release_ms", "ms", 10.0, 2000.0, 100.0, "log",
               doc="level detector release in talk: the next talker's share rises as soon as "
                   "the last one stops"),
     ParamSpec("ambience_attack_ms", "ms", 0.5, 1000.0, 50.0, "log",

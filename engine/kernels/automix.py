@@ -12,9 +12,16 @@ patent's "input summing means") rather than by the sum of the channel levels
 is what gives -10 log10 N at rest with constant ambience, -6 dB for one
 talker heard equally on two mics (no +3 dB bump) and the 2 Hz beat of the
 D-3 bench test (automixer.md sections 1-3). The "incoherent" option uses the
-power sum of the members instead. The gain is applied after the compressor
-and before the fader, and glides with ``gain_ms``; a mode change crossfades
-the auto share, unity (manual) and silence (mute) over ``mode_fade_ms``.
+power sum of the members instead; ``slope`` above 1 lets a louder member
+take more of the gain (see ``_shares``).
+
+Each detector tracks its own noise floor. While its level stands clear of
+it (talk) it is fast (5 ms attack, 100 ms release), so the next talker's
+share rises as soon as the last one stops; near it (room noise) it is slow
+(50 ms / 400 ms), so noise alone does not flutter the shares. The gain is
+applied after the compressor and before the fader, and glides up with
+``gain_attack_ms`` and down with ``gain_ms``; a mode change crossfades the
+auto share, unity (manual) and silence (mute) over ``mode_fade_ms``.
 
 Everything runs per sample in a fixed order, so the gains do not depend on
 the host's block size.
@@ -76,11 +83,14 @@ NF_RISE_DB_PER_S = 3.0
 NF_WARMUP_S = 0.1
 GATE_ABS_FLOOR = 1e-7
 #: A level this far above its own tracked noise floor is talk: its detector
-#: releases with detector_release_ms and a slope above 1 sharpens it. Nearer
-#: the floor (room noise, ambience) the detector releases with
-#: ambience_release_ms and the slope leaves the share as at 1, so noise alone
-#: does not flutter the gains.
+#: releases with detector_release_ms. Nearer the floor (room noise, ambience)
+#: it releases with ambience_release_ms, so noise alone does not flutter the
+#: gains.
 TALK_MARGIN = 10.0  # 10 dB, as a power ratio
+#: A slope above 1 sharpens only levels this far above their floor; below, a
+#: member counts as its floor plus 6 dB, so room noise is shared as at slope 1.
+#: (10 dB held a talker's soft first syllable back: onsets 22 ms, not 12.)
+SLOPE_MARGIN = 4.0  # 6 dB
 #: The detector attacks with detector_attack_ms on a sample this far above the
 #: floor, with ambience_attack_ms otherwise. Gaussian room noise practically
 #: never has a sample 20 dB over its floor (|z| > 7); the first loud samples of
@@ -373,7 +383,7 @@ def _shares(p, grp, gp, am, unit_slope, slope, share, up, fa, talk_ratio, gt_ope
     the talking meter (each standing for SHARE_EVERY samples).
 
     share_i^2 = (P_i / P_sum) * A_i^(s-1) * sum_j A_j / sum_j A_j^s,  clamped at 0 dB,
-    A_i = max(P_i, 10 N_i),
+    A_i = max(P_i, 4 N_i),
 
     with P the members' detector powers, P_sum that of the control signal, s
     the slope and N each member's tracked noise floor. The first factor is
@@ -383,8 +393,8 @@ def _shares(p, grp, gp, am, unit_slope, slope, share, up, fa, talk_ratio, gt_ope
     takes more of the gain while the squared gains still add up as at s = 1
     (automixer.md 8.2), so the rest gains and the ambience do not move, and the
     bleed of a talker on a mic x dB down comes down by about s x dB instead of
-    x. Levels within 10 dB of their own noise floor count as that floor plus
-    10 dB: room noise alone is shared as at s = 1, its fluctuations not
+    x. Levels within 6 dB of their own noise floor count as that floor plus
+    6 dB: room noise alone is shared as at s = 1, its fluctuations not
     sharpened into openings.
     """
     n_ch = p.shape[0]
@@ -407,14 +417,14 @@ def _shares(p, grp, gp, am, unit_slope, slope, share, up, fa, talk_ratio, gt_ope
             f = nf[c]
             k = int(grp[c])
             if k >= 0:
-                a = max(pc, TALK_MARGIN * f) + POWER_FLOOR
+                a = max(pc, SLOPE_MARGIN * f) + POWER_FLOOR
                 am[k, L.AM_SL_SUM] += a
                 am[k, L.AM_SL_SUMS] += fast_exp2(slope[c] * fast_log2(a))
     for c in range(n_ch):
         ratio = (p[c] + POWER_FLOOR) / (gp[c] + POWER_FLOOR)
         k = int(grp[c])
         if not unit_slope and k >= 0:
-            a = max(p[c], TALK_MARGIN * nf[c]) + POWER_FLOOR
+            a = max(p[c], SLOPE_MARGIN * nf[c]) + POWER_FLOOR
             ratio *= fast_exp2((slope[c] - 1.0) * fast_log2(a)) * am[k, L.AM_SL_SUM] / \
                 am[k, L.AM_SL_SUMS]
         sh = min(math.sqrt(ratio), 1.0)
