@@ -26,11 +26,12 @@ turns with short gaps, longer silences and overlaps. Every mic also gets HVAC-li
 below the talkers' own-mic speech level. Speech level and SNR are set in the band the
 automixer sees, after an 80 Hz second-order high-pass like the strip's.
 
-Three mixes are rendered through ``Engine`` (HPF on at 80 Hz, everything else default,
+Four mixes are rendered through ``Engine`` (HPF on at 80 Hz, everything else default,
 main-bus limiter off): (a) static, every mic at unity, no automix; (b) gain sharing,
-every mic in automix group 1 with default settings; (c) the gating mode, when the
-engine declares ``automix.1.mode`` (``"gate"``, its defaults), otherwise reported as
-not available. Each automixed mix renders three scenes: the conversation, one steady
+every mic in automix group 1 with default settings (slope 1, Dugan's rule); (c) the
+same with ``slope = 2``, the setting for a table of omni mics; (d) the gating mode,
+when the engine declares ``automix.1.mode`` (``"gate"``, its defaults), otherwise
+reported as not available. Each automixed mix renders three scenes: the conversation, one steady
 talker reading on, and noise alone; the static mix renders the conversation.
 
 How the talkers are separated in the output (the bleed figures)
@@ -79,7 +80,9 @@ Figures
   output *relative to* the close-mic mix, window by window, is what the mix changes
   (bleed, reverberation and noise from the other mics, gain changes). Grouping those
   relative levels by who is talking gives the spread between talkers and the level of
-  overlaps re single talk.
+  overlaps re single talk. "As talkers come and go": each turn's loudness (energy over
+  its single-talk samples, at least 200 ms) in the output re the close-mic mix; the
+  spread over the turns is +- half its range ("turns").
 
 The output is a table, PASS/MISS beside the targets, and one ``JSON {...}`` line.
 Nothing here asserts: a target line is a report. Generated speech and room responses
@@ -667,7 +670,19 @@ def constancy(take: Take, r: Render) -> dict:
     single = [m for k, m in means.items() if len(k) == 1]
     multi = [x for k, v in groups.items() if len(k) > 1 for x in v]
     solo = [x for k, v in groups.items() if len(k) == 1 for x in v]
+    # as talkers come and go: each turn's loudness (its single-talk samples) re the
+    # close-mic mix, spread over the turns (+-, half the range)
+    alone = take.active.sum(axis=0) == 1
+    out = r.main / math.cos(math.pi / 4)
+    per_turn = []
+    for t in take.turns:
+        s, e = t.start, min(t.start + len(t.dry), take.length)
+        m = alone[s:e] & take.active[t.talker, s:e]
+        if m.sum() >= 0.2 * FS:
+            per_turn.append(db(float(np.sum(out[s:e][m] ** 2)) / float(np.sum(close[s:e][m] ** 2))))
+    turn_spread = (max(per_turn) - min(per_turn)) / 2.0 if len(per_turn) > 1 else math.nan
     return {"spread_db": spread(out_db), "close_mic_spread_db": spread(ref_db),
+            "turn_spread_db": turn_spread, "turns_measured": len(per_turn),
             "re_close_mic_spread_db": spread(rel), "re_close_mic_mean_db": float(np.mean(rel)),
             "talker_range_db": float(max(single) - min(single)) if len(single) > 1 else math.nan,
             "overlap_minus_single_db": float(np.mean(multi) - np.mean(solo))
@@ -747,7 +762,7 @@ def rnd(v, nd: int = 2):
 
 def print_tables(results: dict, checks: dict, mixes: list[str]) -> None:
     h1 = (" tlk mix      |  SBR  dSBR |   SNR  dSNR | level +-dB: out close re-close |"
-          " re-close dB: mean talkers overlap")
+          " re-close dB: mean talkers overlap turns")
     print(h1)
     print("-" * len(h1))
     for n in results:
@@ -764,7 +779,8 @@ def print_tables(results: dict, checks: dict, mixes: list[str]) -> None:
             print(f" {n:3d} {mix:8s} | {fmt(r['sbr_db']):>5s} {d_sbr:>5s} | {fmt(r['snr_db']):>5s} "
                   f"{d_snr:>5s} | {levels} | {fmt(r['re_close_mic_mean_db'], '+.1f'):>17s} "
                   f"{fmt(r['talker_range_db']):>7s} "
-                  f"{fmt(r['overlap_minus_single_db'], '+.1f'):>7s}")
+                  f"{fmt(r['overlap_minus_single_db'], '+.1f'):>7s} "
+                  f"{fmt(r['turn_spread_db'], '.2f'):>5s}")
     print()
     h2 = (" tlk mix      | onset ms: med   p90   max quiet  up | loss50 dB | opens/min gain  flag |"
           " noise gain max | mod std: own others")
@@ -789,7 +805,8 @@ def print_tables(results: dict, checks: dict, mixes: list[str]) -> None:
     print("     path / noise of all mics. level: 400 ms RMS spread (+-, half the 5..95 % range) of")
     print("     the output, of the close-mic mix, and of output re close-mic mix (window by")
     print("     window); re-close: output re close-mic mix, mean over windows, range of the")
-    print("     per-talker means, and overlap windows minus single-talk windows.")
+    print("     per-talker means, overlap windows minus single-talk windows, and each turn's")
+    print("     loudness re the close-mic mix, spread over the turns (+-, half the range).")
     print("onset: ms to within 3 dB of the final gain (quiet: turns after >= 1 s of silence;")
     print("     up: turns whose mic was already within 3 dB of its final gain 5 ms before);")
     print("     loss50: own-path energy in the first 50 ms re the final gain. opens/min on noise")
@@ -957,6 +974,9 @@ def main() -> int:
             target(f"{mix} {n} level re close-mic",
                    f"{mix}, {n} talkers:   same, output re close-mic mix, +-dB",
                    r["re_close_mic_spread_db"], "<= 1", r["re_close_mic_spread_db"] <= 1.0)
+            target(f"{mix} {n} level per turn",
+                   f"{mix}, {n} talkers:   each turn re close-mic mix, +-dB",
+                   r["turn_spread_db"], "<= 1", r["turn_spread_db"] <= 1.0)
     wall = time.perf_counter() - t_start
     print(f"\n(wall time {wall:.0f} s; load average at start {mach['loadavg_start']})")
 
