@@ -102,6 +102,10 @@ TALK_ATTACK_MARGIN = 100.0  # 20 dB
 #: far more than a tenth of the time), instead of creeping up during a turn.
 FLOOR_AVG_MS = 20.0
 FLOOR_FALL_DB_PER_S = 40.0
+#: A floor never sits below the lowest 20 ms average of the last 1 to 2
+#: seconds: after digital silence (a muted preamp) it catches up with the room
+#: within two seconds instead of climbing at 3 dB/s.
+FLOOR_WINDOW_S = 1.0
 #: The gate decides on its own fast detector: a mic closes its hold time after
 #: the talker stops, not after a slow share release.
 GATE_DET_ATTACK_MS = 1.0
@@ -169,8 +173,16 @@ def automix_tick(par, ch_par_stride, am_par, S, am, fs, fresh) -> None:
         am[g, L.AM_NF_DN] = 10.0 ** (-FLOOR_FALL_DB_PER_S * 0.1 * SHARE_EVERY / fs)
         am[g, L.AM_NF_UP] = 10.0 ** (NF_RISE_DB_PER_S * 0.1 * SHARE_EVERY / fs)
         am[g, L.AM_PF_A] = one_pole_coef(FLOOR_AVG_MS, fs)
+        am[g, L.AM_WMIN_LEN] = FLOOR_WINDOW_S * fs
         if fresh < 0:
-            am[g, L.AM_NF_BUS] = -(NF_WARMUP_S * fs)
+            am[g, L.AM_NF_BUS] = 0.0
+            am[g, L.AM_PK_BUS] = 0.0
+            am[g, L.AM_UP_C] = am[g, L.AM_ATT]
+            am[g, L.AM_DN_C] = am[g, L.AM_REL]
+            am[g, L.AM_NF_WARM] = NF_WARMUP_S * fs
+            am[g, L.AM_WMIN] = 0.0
+            am[g, L.AM_WMIN_PREV] = 0.0
+            am[g, L.AM_WMIN_N] = 0.0
             am[g, L.AM_G_LAST] = -1.0
             am[g, L.AM_PS] = 0.0
             am[g, L.AM_LAST] = -1.0
@@ -236,7 +248,13 @@ def automix_tick(par, ch_par_stride, am_par, S, am, fs, fresh) -> None:
             S[L.C_GT_HOLDC, c] = 0.0
             S[L.C_GT_NF, c] = -(NF_WARMUP_S * fs)  # negative: samples until the tracker starts
             S[L.C_GT_PF, c] = 0.0
-            S[L.C_AM_NF, c] = -(NF_WARMUP_S * fs)
+            S[L.C_AM_NF, c] = 0.0
+            S[L.C_AM_PF, c] = 0.0
+            S[L.C_AM_PK, c] = 0.0
+            S[L.C_AM_WMIN, c] = 0.0
+            S[L.C_AM_WMIN_PREV, c] = 0.0
+            S[L.C_AM_UP_C, c] = S[L.C_AM_ATT, c]
+            S[L.C_AM_DN_C, c] = S[L.C_AM_REL, c]
     # talking: a share above the group's threshold and at least 3 dB above the
     # rest share -10 log10 N (so room noise on a small group is not talk),
     # compared as a power ratio: no logarithm per sample
@@ -292,7 +310,8 @@ def automix_pass(det, S, am, gain, u, key, n0, n1, clock) -> None:
           S[L.C_M_DK_G2], S[L.C_M_DK_N], S[L.C_GT_OPEN], S[L.C_GT_HOLDC], S[L.C_GT_NF],
           S[L.C_GT_PRIO], S[L.C_GT_ALWAYS], S[L.C_GT_REL], S[L.C_GT_MEMBER], S[L.C_GT_MARGIN],
           S[L.C_GT_PF], S[L.C_AM_SM_UP], S[L.C_AM_NF],
-          S[L.C_AM_ATT_A], S[L.C_AM_REL_A], S[L.C_AM_PF])
+          S[L.C_AM_ATT_A], S[L.C_AM_REL_A], S[L.C_AM_PF], S[L.C_AM_PK], S[L.C_AM_UP_C],
+          S[L.C_AM_DN_C], S[L.C_AM_WMIN], S[L.C_AM_WMIN_PREV])
 
 
 
@@ -303,7 +322,8 @@ def automix_pass(det, S, am, gain, u, key, n0, n1, clock) -> None:
 def _rows(det, u, gain, am, key, n0, n1, clock, unit_slope, w, fa, p, att, rel, grp, gp, slope, share,
           fa_t, fm, fm_t, fstep, g, sm, talk_ratio, up, m_g2, m_n, m_talk, ducking, dk_grp,
           dk_depth, dk_thr, dk_att, dk_rel, dk_hold_n, dk_holdc, dk_g, m_dk_g2, m_dk_n, gt_open,
-          gt_holdc, gt_nf, gt_prio, gt_always, gt_rel, gt_member, gt_margin, gt_pf, sm_up, nf, att_a, rel_a, pf) -> None:
+          gt_holdc, gt_nf, gt_prio, gt_always, gt_rel, gt_member, gt_margin, gt_pf, sm_up, nf, att_a, rel_a, pf, pk, up_c, dn_c, wmin,
+          wmin_prev) -> None:
     n_ch = det.shape[1]
     n_groups = am.shape[0]
     pf_a = am[0, L.AM_PF_A]
@@ -316,16 +336,17 @@ def _rows(det, u, gain, am, key, n0, n1, clock, unit_slope, w, fa, p, att, rel, 
         group_rules = group_rules or (am[k, L.AM_ACTIVE] != 0.0 and (
             am[k, L.AM_HOLD] >= 0.5 or am[k, L.AM_NOM_LIMIT] > 0.0))
     for n in range(n0, n1):
-        # weighted, mode-faded detection and its RMS detector
+        # weighted, mode-faded detection and its RMS detector (talk or ambience
+        # ballistics as chosen at the last share tick); the 20 ms average and
+        # the peak feed the noise floor and that choice
         for c in range(n_ch):
             x = det[n, c] * w[c] * fa[c]
             u[n, c] = x
             x2 = x * x
             pc = p[c]
             pf[c] += pf_a * (x2 - pf[c])
-            a_up = att[c] if x2 > TALK_ATTACK_MARGIN * nf[c] else att_a[c]
-            a_dn = rel[c] if pc > TALK_MARGIN * nf[c] else rel_a[c]
-            p[c] = pc + (a_up if x2 > pc else a_dn) * (x2 - pc)
+            pk[c] = max(pk[c], x2)
+            p[c] = pc + (up_c[c] if x2 > pc else dn_c[c]) * (x2 - pc)
         # each group's control level: of the summed signal, or the power sum
         for k in range(am.shape[0]):
             if am[k, L.AM_ACTIVE] == 0.0 and am[k, L.AM_KEY] == 0.0:
@@ -337,17 +358,16 @@ def _rows(det, u, gain, am, key, n0, n1, clock, unit_slope, w, fa, p, att, rel, 
             else:
                 ps = am[k, L.AM_PS]
                 am[k, L.AM_PF_BUS] += pf_a * (s2 - am[k, L.AM_PF_BUS])
-                f = am[k, L.AM_NF_BUS]
-                a_up = am[k, L.AM_ATT] if s2 > TALK_ATTACK_MARGIN * f else am[k, L.AM_ATT_A]
-                a_dn = am[k, L.AM_REL] if ps > TALK_MARGIN * f else am[k, L.AM_REL_A]
-                am[k, L.AM_PS] = ps + (a_up if s2 > ps else a_dn) * (s2 - ps)
+                am[k, L.AM_PK_BUS] = max(am[k, L.AM_PK_BUS], s2)
+                am[k, L.AM_PS] = ps + (am[k, L.AM_UP_C] if s2 > ps else am[k, L.AM_DN_C]) * (s2 - ps)
             ks = am[k, L.AM_KPS]
             am[k, L.AM_KPS] = ks + (am[k, L.AM_KATT] if s2 > ks else am[k, L.AM_KREL]) * (s2 - ks)
         for k in range(am.shape[0]):
             key[n, k] = am[k, L.AM_KPS]
         if (clock + n) % SHARE_EVERY == 0:
             _shares(p, grp, gp, am, unit_slope, slope, share, up, fa, talk_ratio, gt_open, gt_pf,
-                    gt_nf, gt_margin, gt_member, m_talk, nf, pf)
+                    gt_nf, gt_margin, gt_member, m_talk, nf, pf, pk, att, rel, att_a, rel_a,
+                    up_c, dn_c, wmin, wmin_prev)
         if gating:  # gated groups replace their members' shares by gate gains
             _gate(am, grp, u[n], gt_pf, share, fa, gt_open, gt_holdc, gt_nf, gt_prio, gt_always)
         for c in range(n_ch):
@@ -378,7 +398,7 @@ def _rows(det, u, gain, am, key, n0, n1, clock, unit_slope, w, fa, p, att, rel, 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _shares(p, grp, gp, am, unit_slope, slope, share, up, fa, talk_ratio, gt_open, gt_pf, gt_nf,
-            gt_margin, gt_member, m_talk, nf, pf) -> None:
+            gt_margin, gt_member, m_talk, nf, pf, pk, att, rel, att_a, rel_a, up_c, dn_c, wmin, wmin_prev) -> None:
     """Every member's share, and what depends on it: the last-mic counters and
     the talking meter (each standing for SHARE_EVERY samples).
 
@@ -401,13 +421,42 @@ def _shares(p, grp, gp, am, unit_slope, slope, share, up, fa, talk_ratio, gt_ope
     for c in range(n_ch):
         k = int(grp[c])
         gp[c] = am[max(k, 0), L.AM_PS] if k >= 0 else POWER_FLOOR
-    floor_dn = am[0, L.AM_NF_DN]
-    floor_up = am[0, L.AM_NF_UP]
+    # noise floors (slew-limited followers of the 20 ms averages: a falling
+    # level is followed at 40 dB/s at most, a rising one at 3 dB/s), and the
+    # detectors' ballistics for the next SHARE_EVERY samples: talk attack after
+    # a sample 20 dB over the floor, talk release while 10 dB over it; while
+    # the floors warm up, talk ballistics
+    warm = am[0, L.AM_NF_WARM] > 0.0
+    am[0, L.AM_NF_WARM] -= SHARE_EVERY
+    dn = am[0, L.AM_NF_DN]
+    rise = am[0, L.AM_NF_UP]
+    new_window = am[0, L.AM_WMIN_N] >= am[0, L.AM_WMIN_LEN]
+    am[0, L.AM_WMIN_N] = SHARE_EVERY if new_window else am[0, L.AM_WMIN_N] + SHARE_EVERY
     for c in range(n_ch):
-        nf[c] = _floor_step(nf[c], pf[c], floor_dn, floor_up)
+        wmin_prev[c] = wmin[c] if new_window else wmin_prev[c]
+        wmin[c] = pf[c] if new_window else min(wmin[c], pf[c])
+        f = pf[c] if warm else max(min(max(pf[c], nf[c] * dn), nf[c] * rise),
+                                   min(wmin[c], wmin_prev[c]))
+        nf[c] = f
+        up_c[c] = att[c] if (warm | (pk[c] > TALK_ATTACK_MARGIN * f)) else att_a[c]
+        dn_c[c] = rel[c] if (warm | (p[c] > TALK_MARGIN * f)) else rel_a[c]
+        pk[c] = 0.0
     for k in range(am.shape[0]):
-        am[k, L.AM_NF_BUS] = _floor_step(am[k, L.AM_NF_BUS], am[k, L.AM_PF_BUS], floor_dn,
-                                         floor_up)
+        fb = am[k, L.AM_NF_BUS]
+        pfb = am[k, L.AM_PF_BUS]
+        if new_window:
+            am[k, L.AM_WMIN_PREV] = am[k, L.AM_WMIN]
+            am[k, L.AM_WMIN] = pfb
+        else:
+            am[k, L.AM_WMIN] = min(am[k, L.AM_WMIN], pfb)
+        fb = pfb if warm else max(min(max(pfb, fb * dn), fb * rise),
+                                  min(am[k, L.AM_WMIN], am[k, L.AM_WMIN_PREV]))
+        am[k, L.AM_NF_BUS] = fb
+        am[k, L.AM_UP_C] = am[k, L.AM_ATT] if (warm | (am[k, L.AM_PK_BUS] > TALK_ATTACK_MARGIN * fb)) \
+            else am[k, L.AM_ATT_A]
+        am[k, L.AM_DN_C] = am[k, L.AM_REL] if (warm | (am[k, L.AM_PS] > TALK_MARGIN * fb)) \
+            else am[k, L.AM_REL_A]
+        am[k, L.AM_PK_BUS] = 0.0
     if not unit_slope:
         for k in range(am.shape[0]):
             am[k, L.AM_SL_SUM] = 0.0
@@ -436,19 +485,6 @@ def _shares(p, grp, gp, am, unit_slope, slope, share, up, fa, talk_ratio, gt_ope
         gate_talk = (gt_open[c] != 0.0) & (gt_pf[c] > gt_nf[c] * gt_margin[c]) & (gt_pf[c] >= 1e-6)
         talking = gate_talk if gt_member[c] != 0.0 else share_talk
         m_talk[c] += SHARE_EVERY if talking else 0.0
-
-
-@njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def _floor_step(f, level, down, up) -> float:
-    """One share tick of a noise-floor tracker: follows the level, falling by
-    the power factor ``down`` and rising by ``up`` per tick at most (a slew
-    limit in dB per second); a negative ``f`` counts the warm-up's samples,
-    after which it starts from the level."""
-    if f < 0.0:
-        return level if f >= -SHARE_EVERY else f + SHARE_EVERY
-    if level < f:
-        return max(level, f * down)
-    return min(f * up, level)
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
