@@ -91,8 +91,8 @@ TALK_MARGIN = 10.0  # 10 dB, as a power ratio
 #: member counts as its floor plus 6 dB, so room noise is shared as at slope 1.
 #: (10 dB held a talker's soft first syllable back: onsets 22 ms, not 12.)
 SLOPE_MARGIN = 4.0  # 6 dB
-#: The detector attacks with detector_attack_ms on a sample this far above the
-#: floor, with ambience_attack_ms otherwise. Gaussian room noise practically
+#: The detector attacks with detector_attack_ms in talk and after a sample this
+#: far above the floor, with ambience_attack_ms otherwise. Gaussian room noise practically
 #: never has a sample 20 dB over its floor (|z| > 7); the first loud samples of
 #: a word do, so a talker's level rises at once while noise is averaged.
 TALK_ATTACK_MARGIN = 100.0  # 20 dB
@@ -438,8 +438,9 @@ def _shares(p, grp, gp, am, unit_slope, slope, share, up, fa, talk_ratio, gt_ope
         f = pf[c] if warm else max(min(max(pf[c], nf[c] * dn), nf[c] * rise),
                                    min(wmin[c], wmin_prev[c]))
         nf[c] = f
-        up_c[c] = att[c] if (warm | (pk[c] > TALK_ATTACK_MARGIN * f)) else att_a[c]
-        dn_c[c] = rel[c] if (warm | (p[c] > TALK_MARGIN * f)) else rel_a[c]
+        talk = warm | (p[c] > TALK_MARGIN * f)
+        up_c[c] = att[c] if (talk | (pk[c] > TALK_ATTACK_MARGIN * f)) else att_a[c]
+        dn_c[c] = rel[c] if talk else rel_a[c]
         pk[c] = 0.0
     for k in range(am.shape[0]):
         fb = am[k, L.AM_NF_BUS]
@@ -452,10 +453,10 @@ def _shares(p, grp, gp, am, unit_slope, slope, share, up, fa, talk_ratio, gt_ope
         fb = pfb if warm else max(min(max(pfb, fb * dn), fb * rise),
                                   min(am[k, L.AM_WMIN], am[k, L.AM_WMIN_PREV]))
         am[k, L.AM_NF_BUS] = fb
-        am[k, L.AM_UP_C] = am[k, L.AM_ATT] if (warm | (am[k, L.AM_PK_BUS] > TALK_ATTACK_MARGIN * fb)) \
+        talk = warm | (am[k, L.AM_PS] > TALK_MARGIN * fb)
+        am[k, L.AM_UP_C] = am[k, L.AM_ATT] if (talk | (am[k, L.AM_PK_BUS] > TALK_ATTACK_MARGIN * fb)) \
             else am[k, L.AM_ATT_A]
-        am[k, L.AM_DN_C] = am[k, L.AM_REL] if (warm | (am[k, L.AM_PS] > TALK_MARGIN * fb)) \
-            else am[k, L.AM_REL_A]
+        am[k, L.AM_DN_C] = am[k, L.AM_REL] if talk else am[k, L.AM_REL_A]
         am[k, L.AM_PK_BUS] = 0.0
     if not unit_slope:
         for k in range(am.shape[0]):
