@@ -111,13 +111,13 @@ _declare(_ch_slots, "C_GF C_GF_T C_MAIN C_MAIN_T C_PL C_PL_T C_PR C_PR_T")
 # and the samples its share has stayed above -3 dB (last-mic hold), the rising
 # gain's coefficient, the tracked noise floor of the detector (power;
 # negative while warming up), the detector's coefficients near that floor, and
-# the 20 ms power average the floor follows, the peak power since the last
-# share tick, the attack and release coefficients chosen at that tick, and the
+# the 20 ms power average the floor follows, the energy since the last share
+# tick, the attack and release coefficients chosen at that tick, and the
 # lowest 20 ms average in this second and in the one before
 _declare(_ch_slots, "C_AM_W C_AM_GRP C_AM_FA C_AM_FA_T C_AM_FM C_AM_FM_T C_AM_FSTEP C_AM_P "
                     "C_AM_GP C_AM_SHARE C_AM_G C_AM_ATT C_AM_REL C_AM_SM C_AM_SLOPE C_AM_TALK "
                     "C_AM_UP C_AM_SM_UP C_AM_NF C_AM_ATT_A C_AM_REL_A C_AM_PF "
-                    "C_AM_PK C_AM_UP_C C_AM_DN_C C_AM_WMIN C_AM_WMIN_PREV")
+                    "C_AM_ACC C_AM_UP_C C_AM_DN_C C_AM_WMIN C_AM_WMIN_PREV")
 # ducking under an automix group: group (-1 none), depth and key threshold
 # (linear power), ballistics, hold, and the ducking gain
 _declare(_ch_slots, "C_DK_GRP C_DK_DEPTH C_DK_THR C_DK_ATT C_DK_REL C_DK_HOLD_N C_DK_HOLDC C_DK_G")
@@ -200,8 +200,8 @@ AM_ATT_A = 33    # control detector's attack coefficient near its noise floor
 AM_REL_A = 34    # and its release coefficient there
 AM_NF_BUS = 35   # noise floor of the control signal (power; negative while warming up)
 AM_PF_BUS = 36   # 20 ms power average of the control signal (the floor follows it)
-AM_PF_A = 37     # the 20 ms averages' coefficient
-AM_PK_BUS = 38   # peak power of the control signal since the last share tick
+AM_PF_A = 37     # the 20 ms averages' coefficient per share tick
+AM_ACC_BUS = 38  # energy of the control signal since the last share tick
 AM_UP_C = 39     # the control detector's attack coefficient chosen at that tick
 AM_DN_C = 40     # and its release coefficient
 AM_NF_WARM = 41  # samples until the noise floors start (group 0's row counts for all)

@@ -91,10 +91,11 @@ TALK_MARGIN = 10.0  # 10 dB, as a power ratio
 #: member counts as its floor plus 6 dB, so room noise is shared as at slope 1.
 #: (10 dB held a talker's soft first syllable back: onsets 22 ms, not 12.)
 SLOPE_MARGIN = 4.0  # 6 dB
-#: The detector attacks with detector_attack_ms in talk and after a sample this
-#: far above the floor, with ambience_attack_ms otherwise. Gaussian room noise practically
-#: never has a sample 20 dB over its floor (|z| > 7); the first loud samples of
-#: a word do, so a talker's level rises at once while noise is averaged.
+#: The detector attacks with detector_attack_ms in talk and after a share tick
+#: (8 samples) whose mean power is this far above the floor, with
+#: ambience_attack_ms otherwise. Gaussian room noise practically never comes
+#: 20 dB over its floor (|z| > 7); the first loud samples of a word do, so a
+#: talker's level rises at once while noise is averaged.
 TALK_ATTACK_MARGIN = 100.0  # 20 dB
 #: The automix noise floors follow a 20 ms power average: they fall at most
 #: 40 dB and rise at most 3 dB per second, so they sit near the low tenth of
@@ -172,11 +173,11 @@ def automix_tick(par, ch_par_stride, am_par, S, am, fs, fresh) -> None:
         am[g, L.AM_G_NF_UP] = 10.0 ** (NF_RISE_DB_PER_S * 0.1 / fs)  # power factor per sample
         am[g, L.AM_NF_DN] = 10.0 ** (-FLOOR_FALL_DB_PER_S * 0.1 * SHARE_EVERY / fs)
         am[g, L.AM_NF_UP] = 10.0 ** (NF_RISE_DB_PER_S * 0.1 * SHARE_EVERY / fs)
-        am[g, L.AM_PF_A] = one_pole_coef(FLOOR_AVG_MS, fs)
+        am[g, L.AM_PF_A] = one_pole_coef(FLOOR_AVG_MS, fs, SHARE_EVERY)
         am[g, L.AM_WMIN_LEN] = FLOOR_WINDOW_S * fs
         if fresh < 0:
             am[g, L.AM_NF_BUS] = 0.0
-            am[g, L.AM_PK_BUS] = 0.0
+            am[g, L.AM_ACC_BUS] = 0.0
             am[g, L.AM_UP_C] = am[g, L.AM_ATT]
             am[g, L.AM_DN_C] = am[g, L.AM_REL]
             am[g, L.AM_NF_WARM] = NF_WARMUP_S * fs
@@ -250,7 +251,7 @@ def automix_tick(par, ch_par_stride, am_par, S, am, fs, fresh) -> None:
             S[L.C_GT_PF, c] = 0.0
             S[L.C_AM_NF, c] = 0.0
             S[L.C_AM_PF, c] = 0.0
-            S[L.C_AM_PK, c] = 0.0
+            S[L.C_AM_ACC, c] = 0.0
             S[L.C_AM_WMIN, c] = 0.0
             S[L.C_AM_WMIN_PREV, c] = 0.0
             S[L.C_AM_UP_C, c] = S[L.C_AM_ATT, c]
@@ -310,7 +311,7 @@ def automix_pass(det, S, am, gain, u, key, n0, n1, clock) -> None:
           S[L.C_M_DK_G2], S[L.C_M_DK_N], S[L.C_GT_OPEN], S[L.C_GT_HOLDC], S[L.C_GT_NF],
           S[L.C_GT_PRIO], S[L.C_GT_ALWAYS], S[L.C_GT_REL], S[L.C_GT_MEMBER], S[L.C_GT_MARGIN],
           S[L.C_GT_PF], S[L.C_AM_SM_UP], S[L.C_AM_NF],
-          S[L.C_AM_ATT_A], S[L.C_AM_REL_A], S[L.C_AM_PF], S[L.C_AM_PK], S[L.C_AM_UP_C],
+          S[L.C_AM_ATT_A], S[L.C_AM_REL_A], S[L.C_AM_PF], S[L.C_AM_ACC], S[L.C_AM_UP_C],
           S[L.C_AM_DN_C], S[L.C_AM_WMIN], S[L.C_AM_WMIN_PREV])
 
 
@@ -322,11 +323,10 @@ def automix_pass(det, S, am, gain, u, key, n0, n1, clock) -> None:
 def _rows(det, u, gain, am, key, n0, n1, clock, unit_slope, w, fa, p, att, rel, grp, gp, slope, share,
           fa_t, fm, fm_t, fstep, g, sm, talk_ratio, up, m_g2, m_n, m_talk, ducking, dk_grp,
           dk_depth, dk_thr, dk_att, dk_rel, dk_hold_n, dk_holdc, dk_g, m_dk_g2, m_dk_n, gt_open,
-          gt_holdc, gt_nf, gt_prio, gt_always, gt_rel, gt_member, gt_margin, gt_pf, sm_up, nf, att_a, rel_a, pf, pk, up_c, dn_c, wmin,
+          gt_holdc, gt_nf, gt_prio, gt_always, gt_rel, gt_member, gt_margin, gt_pf, sm_up, nf, att_a, rel_a, pf, acc, up_c, dn_c, wmin,
           wmin_prev) -> None:
     n_ch = det.shape[1]
     n_groups = am.shape[0]
-    pf_a = am[0, L.AM_PF_A]
     gating = False
     for k in range(n_groups):
         gating = gating or (am[k, L.AM_ACTIVE] != 0.0 and am[k, L.AM_GATE] >= 0.5)
@@ -337,15 +337,14 @@ def _rows(det, u, gain, am, key, n0, n1, clock, unit_slope, w, fa, p, att, rel, 
             am[k, L.AM_HOLD] >= 0.5 or am[k, L.AM_NOM_LIMIT] > 0.0))
     for n in range(n0, n1):
         # weighted, mode-faded detection and its RMS detector (talk or ambience
-        # ballistics as chosen at the last share tick); the 20 ms average and
-        # the peak feed the noise floor and that choice
+        # ballistics as chosen at the last share tick); the energy since that
+        # tick feeds the noise floor and the next choice
         for c in range(n_ch):
             x = det[n, c] * w[c] * fa[c]
             u[n, c] = x
             x2 = x * x
             pc = p[c]
-            pf[c] += pf_a * (x2 - pf[c])
-            pk[c] = max(pk[c], x2)
+            acc[c] += x2
             p[c] = pc + (up_c[c] if x2 > pc else dn_c[c]) * (x2 - pc)
         # each group's control level: of the summed signal, or the power sum
         for k in range(am.shape[0]):
@@ -357,8 +356,7 @@ def _rows(det, u, gain, am, key, n0, n1, clock, unit_slope, w, fa, p, att, rel, 
                 am[k, L.AM_PS] = _group_sum(p, grp, float(k))
             else:
                 ps = am[k, L.AM_PS]
-                am[k, L.AM_PF_BUS] += pf_a * (s2 - am[k, L.AM_PF_BUS])
-                am[k, L.AM_PK_BUS] = max(am[k, L.AM_PK_BUS], s2)
+                am[k, L.AM_ACC_BUS] += s2
                 am[k, L.AM_PS] = ps + (am[k, L.AM_UP_C] if s2 > ps else am[k, L.AM_DN_C]) * (s2 - ps)
             ks = am[k, L.AM_KPS]
             am[k, L.AM_KPS] = ks + (am[k, L.AM_KATT] if s2 > ks else am[k, L.AM_KREL]) * (s2 - ks)
@@ -366,7 +364,7 @@ def _rows(det, u, gain, am, key, n0, n1, clock, unit_slope, w, fa, p, att, rel, 
             key[n, k] = am[k, L.AM_KPS]
         if (clock + n) % SHARE_EVERY == 0:
             _shares(p, grp, gp, am, unit_slope, slope, share, up, fa, talk_ratio, gt_open, gt_pf,
-                    gt_nf, gt_margin, gt_member, m_talk, nf, pf, pk, att, rel, att_a, rel_a,
+                    gt_nf, gt_margin, gt_member, m_talk, nf, pf, acc, att, rel, att_a, rel_a,
                     up_c, dn_c, wmin, wmin_prev)
         if gating:  # gated groups replace their members' shares by gate gains
             _gate(am, grp, u[n], gt_pf, share, fa, gt_open, gt_holdc, gt_nf, gt_prio, gt_always)
@@ -383,9 +381,12 @@ def _rows(det, u, gain, am, key, n0, n1, clock, unit_slope, w, fa, p, att, rel, 
             target = gain[n, c]
             # a gated mic closes with the gate's release; everything else glides
             # with the group's gain time constants, rising and falling
-            falling = target < g[c]
-            closing = falling & (gt_open[c] == 0.0) & (gt_member[c] != 0.0)
-            gc = g[c] + (gt_rel[c] if closing else (sm[c] if falling else sm_up[c])) * (target - g[c])
+            # (blended arithmetically: nested selects kept this loop scalar)
+            falling = 1.0 if target < g[c] else 0.0
+            closing = falling * (1.0 if gt_open[c] == 0.0 else 0.0) * gt_member[c]
+            a = sm_up[c] + falling * (sm[c] - sm_up[c])
+            a += closing * (gt_rel[c] - a)
+            gc = g[c] + a * (target - g[c])
             gc = target if abs(target - gc) <= 1e-9 else gc
             g[c] = gc
             m_g2[c] += gc * gc
@@ -398,7 +399,7 @@ def _rows(det, u, gain, am, key, n0, n1, clock, unit_slope, w, fa, p, att, rel, 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _shares(p, grp, gp, am, unit_slope, slope, share, up, fa, talk_ratio, gt_open, gt_pf, gt_nf,
-            gt_margin, gt_member, m_talk, nf, pf, pk, att, rel, att_a, rel_a, up_c, dn_c, wmin, wmin_prev) -> None:
+            gt_margin, gt_member, m_talk, nf, pf, acc, att, rel, att_a, rel_a, up_c, dn_c, wmin, wmin_prev) -> None:
     """Every member's share, and what depends on it: the last-mic counters and
     the talking meter (each standing for SHARE_EVERY samples).
 
@@ -421,43 +422,48 @@ def _shares(p, grp, gp, am, unit_slope, slope, share, up, fa, talk_ratio, gt_ope
     for c in range(n_ch):
         k = int(grp[c])
         gp[c] = am[max(k, 0), L.AM_PS] if k >= 0 else POWER_FLOOR
-    # noise floors (slew-limited followers of the 20 ms averages: a falling
-    # level is followed at 40 dB/s at most, a rising one at 3 dB/s), and the
-    # detectors' ballistics for the next SHARE_EVERY samples: talk attack after
-    # a sample 20 dB over the floor, talk release while 10 dB over it; while
-    # the floors warm up, talk ballistics
+    # 20 ms averages (from the energy since the last tick), noise floors
+    # (slew-limited followers of those averages: a falling level is followed at
+    # 40 dB/s at most, a rising one at 3 dB/s), and the detectors' ballistics
+    # for the next SHARE_EVERY samples: talk while the level stands 10 dB over
+    # the floor, talk attack also after a tick 20 dB over it; while the floors
+    # warm up, talk ballistics
     warm = am[0, L.AM_NF_WARM] > 0.0
     am[0, L.AM_NF_WARM] -= SHARE_EVERY
     dn = am[0, L.AM_NF_DN]
     rise = am[0, L.AM_NF_UP]
+    avg = am[0, L.AM_PF_A]
     new_window = am[0, L.AM_WMIN_N] >= am[0, L.AM_WMIN_LEN]
     am[0, L.AM_WMIN_N] = SHARE_EVERY if new_window else am[0, L.AM_WMIN_N] + SHARE_EVERY
     for c in range(n_ch):
+        e = acc[c] * (1.0 / SHARE_EVERY)
+        acc[c] = 0.0
+        pf[c] += avg * (e - pf[c])
         wmin_prev[c] = wmin[c] if new_window else wmin_prev[c]
         wmin[c] = pf[c] if new_window else min(wmin[c], pf[c])
         f = pf[c] if warm else max(min(max(pf[c], nf[c] * dn), nf[c] * rise),
                                    min(wmin[c], wmin_prev[c]))
         nf[c] = f
         talk = warm | (p[c] > TALK_MARGIN * f)
-        up_c[c] = att[c] if (talk | (pk[c] > TALK_ATTACK_MARGIN * f)) else att_a[c]
+        up_c[c] = att[c] if (talk | (e > TALK_ATTACK_MARGIN * f)) else att_a[c]
         dn_c[c] = rel[c] if talk else rel_a[c]
-        pk[c] = 0.0
     for k in range(am.shape[0]):
-        fb = am[k, L.AM_NF_BUS]
-        pfb = am[k, L.AM_PF_BUS]
+        e = am[k, L.AM_ACC_BUS] * (1.0 / SHARE_EVERY)
+        am[k, L.AM_ACC_BUS] = 0.0
+        pfb = am[k, L.AM_PF_BUS] + avg * (e - am[k, L.AM_PF_BUS])
+        am[k, L.AM_PF_BUS] = pfb
         if new_window:
             am[k, L.AM_WMIN_PREV] = am[k, L.AM_WMIN]
             am[k, L.AM_WMIN] = pfb
         else:
             am[k, L.AM_WMIN] = min(am[k, L.AM_WMIN], pfb)
+        fb = am[k, L.AM_NF_BUS]
         fb = pfb if warm else max(min(max(pfb, fb * dn), fb * rise),
                                   min(am[k, L.AM_WMIN], am[k, L.AM_WMIN_PREV]))
         am[k, L.AM_NF_BUS] = fb
         talk = warm | (am[k, L.AM_PS] > TALK_MARGIN * fb)
-        am[k, L.AM_UP_C] = am[k, L.AM_ATT] if (talk | (am[k, L.AM_PK_BUS] > TALK_ATTACK_MARGIN * fb)) \
-            else am[k, L.AM_ATT_A]
+        am[k, L.AM_UP_C] = am[k, L.AM_ATT] if (talk | (e > TALK_ATTACK_MARGIN * fb)) else am[k, L.AM_ATT_A]
         am[k, L.AM_DN_C] = am[k, L.AM_REL] if talk else am[k, L.AM_REL_A]
-        am[k, L.AM_PK_BUS] = 0.0
     if not unit_slope:
         for k in range(am.shape[0]):
             am[k, L.AM_SL_SUM] = 0.0
