@@ -238,7 +238,13 @@ def _private(tmp_path, tag: str):
     scene.write_text(SCENE.format(extra=""))
     d = DaemonProc(name, scene, f"amx-{tag}", tmp_path / "daemon.log")
     try:
-        d.wait_log("first cycle")
+        d.wait_log("running scene")
+        # a new client on a loaded server can lag the daemon's port registrations
+        c = client(name, f"probe-{tag}")
+        try:
+            wait_for(lambda: len(_ports(c, f"amx-{tag}", True)) == 3, 20, "daemon ports")
+        finally:
+            c.close()
         yield srv, d, scene
     except Exception as exc:
         raise AssertionError(f"{exc}\n--- daemon log ---\n{d.log()}") from exc

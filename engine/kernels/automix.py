@@ -85,7 +85,7 @@ GATE_ABS_FLOOR = 1e-7
 #: A level this far above its own tracked noise floor is talk: its detector
 #: releases with detector_release_ms. Nearer the floor (room noise, ambience)
 #: it releases with ambience_release_ms, so noise alone does not flutter the
-#: gains.
+#: gains. Both this and the attack margin below blend over +-1.5 dB (``_blend``).
 TALK_MARGIN = 10.0  # 10 dB, as a power ratio
 #: A slope above 1 sharpens only levels this far above their floor; below, a
 #: member counts as its floor plus 6 dB, so room noise is shared as at slope 1.
@@ -426,8 +426,8 @@ def _shares(p, grp, gp, am, unit_slope, slope, share, up, fa, talk_ratio, gt_ope
     # (slew-limited followers of those averages: a falling level is followed at
     # 40 dB/s at most, a rising one at 3 dB/s), and the detectors' ballistics
     # for the next SHARE_EVERY samples: talk while the level stands 10 dB over
-    # the floor, talk attack also after a tick 20 dB over it; while the floors
-    # warm up, talk ballistics
+    # the floor, talk attack also after a tick 20 dB over it, each blended
+    # over +-1.5 dB; while the floors warm up, talk ballistics
     warm = am[0, L.AM_NF_WARM] > 0.0
     am[0, L.AM_NF_WARM] -= SHARE_EVERY
     dn = am[0, L.AM_NF_DN]
@@ -444,9 +444,10 @@ def _shares(p, grp, gp, am, unit_slope, slope, share, up, fa, talk_ratio, gt_ope
         f = pf[c] if warm else max(min(max(pf[c], nf[c] * dn), nf[c] * rise),
                                    min(wmin[c], wmin_prev[c]))
         nf[c] = f
-        talk = warm | (p[c] > TALK_MARGIN * f)
-        up_c[c] = att[c] if (talk | (e > TALK_ATTACK_MARGIN * f)) else att_a[c]
-        dn_c[c] = rel[c] if talk else rel_a[c]
+        talk = 1.0 if warm else _blend(p[c], f, TALK_MARGIN)
+        fast = max(talk, _blend(e, f, TALK_ATTACK_MARGIN))
+        up_c[c] = att_a[c] + fast * (att[c] - att_a[c])
+        dn_c[c] = rel_a[c] + talk * (rel[c] - rel_a[c])
     for k in range(am.shape[0]):
         e = am[k, L.AM_ACC_BUS] * (1.0 / SHARE_EVERY)
         am[k, L.AM_ACC_BUS] = 0.0
@@ -461,9 +462,10 @@ def _shares(p, grp, gp, am, unit_slope, slope, share, up, fa, talk_ratio, gt_ope
         fb = pfb if warm else max(min(max(pfb, fb * dn), fb * rise),
                                   min(am[k, L.AM_WMIN], am[k, L.AM_WMIN_PREV]))
         am[k, L.AM_NF_BUS] = fb
-        talk = warm | (am[k, L.AM_PS] > TALK_MARGIN * fb)
-        am[k, L.AM_UP_C] = am[k, L.AM_ATT] if (talk | (e > TALK_ATTACK_MARGIN * fb)) else am[k, L.AM_ATT_A]
-        am[k, L.AM_DN_C] = am[k, L.AM_REL] if talk else am[k, L.AM_REL_A]
+        talk = 1.0 if warm else _blend(am[k, L.AM_PS], fb, TALK_MARGIN)
+        fast = max(talk, _blend(e, fb, TALK_ATTACK_MARGIN))
+        am[k, L.AM_UP_C] = am[k, L.AM_ATT_A] + fast * (am[k, L.AM_ATT] - am[k, L.AM_ATT_A])
+        am[k, L.AM_DN_C] = am[k, L.AM_REL_A] + talk * (am[k, L.AM_REL] - am[k, L.AM_REL_A])
     if not unit_slope:
         for k in range(am.shape[0]):
             am[k, L.AM_SL_SUM] = 0.0
@@ -492,6 +494,15 @@ def _shares(p, grp, gp, am, unit_slope, slope, share, up, fa, talk_ratio, gt_ope
         gate_talk = (gt_open[c] != 0.0) & (gt_pf[c] > gt_nf[c] * gt_margin[c]) & (gt_pf[c] >= 1e-6)
         talking = gate_talk if gt_member[c] != 0.0 else share_talk
         m_talk[c] += SHARE_EVERY if talking else 0.0
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _blend(level, floor, margin) -> float:
+    """0 up to ``margin`` times ``floor`` less 1.5 dB, 1 from 1.5 dB above it,
+    linear in power between. A hard switch would turn a rounding difference
+    into a different gain trajectory; this cannot."""
+    lo = 0.7071067811865476 * margin * floor
+    return min(max((level - lo) / (lo + 1e-30), 0.0), 1.0)
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
