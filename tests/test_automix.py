@@ -529,3 +529,22 @@ def test_the_next_talker_opens_within_10_ms(slope: float) -> None:
     assert g[110, 1] >= final[1] - 3.0, f"talker 2 at {g[110, 1]:.1f} dB 10 ms in, final {final[1]:.1f}"
     assert g[150, 1] - g[150, 0] >= 3.0, f"50 ms in: talker 2 {g[150, 1]:.1f}, talker 1 {g[150, 0]:.1f} dB"
     assert final[1] - final[0] >= 6.0 * slope - 1.0
+
+
+@pytest.mark.parametrize("mode", ["share", "gate"])
+def test_leading_digital_silence_leaves_no_trace(mode: str) -> None:
+    # Time invariance: the same talk after 0.3 s or after 1.7 s of digital
+    # silence (a player that starts late, JACK cycles missed meanwhile) comes
+    # out the same, sample for sample: nothing in the automixer counts time
+    # while every input is exactly zero. The lengths differ by a whole number
+    # of the shares' 8-sample grid.
+    talk = np.zeros((2, 5 * FS), np.float32)  # 2 s of room noise, then two talkers
+    talk[:, 2 * FS:] = np.stack([_talk(3.0, 21), _talk(3.0, 22)]) * np.float32(0.5)
+    talk += _room_noise(2, 5.0, seed=23, level_db=-50.0)
+    outs = []
+    for lead_s in (0.3, 1.7):
+        lead = int(lead_s * FS)
+        x = np.concatenate([np.zeros((2, lead), np.float32), talk], axis=1)
+        eng = _engine(2, group={"slope": 2.0, "mode": mode})
+        outs.append(eng.process(x)[:, lead:])
+    np.testing.assert_allclose(outs[0], outs[1], rtol=0.0, atol=1e-7)

@@ -428,13 +428,20 @@ def _shares(p, grp, gp, am, unit_slope, slope, share, up, fa, talk_ratio, gt_ope
     # for the next SHARE_EVERY samples: talk while the level stands 10 dB over
     # the floor, talk attack also after a tick 20 dB over it, each blended
     # over +-1.5 dB; while the floors warm up, talk ballistics
+    # The warm-up and the one-second windows count only ticks with signal: how
+    # long the engine sat in digital silence (before a player starts, or a
+    # JACK cycle it missed meanwhile) leaves no trace in what follows.
+    heard = 0.0
+    for c in range(n_ch):
+        heard += acc[c]
+    step = SHARE_EVERY if heard > 0.0 else 0.0
     warm = am[0, L.AM_NF_WARM] > 0.0
-    am[0, L.AM_NF_WARM] -= SHARE_EVERY
+    am[0, L.AM_NF_WARM] -= step
     dn = am[0, L.AM_NF_DN]
     rise = am[0, L.AM_NF_UP]
     avg = am[0, L.AM_PF_A]
     new_window = am[0, L.AM_WMIN_N] >= am[0, L.AM_WMIN_LEN]
-    am[0, L.AM_WMIN_N] = SHARE_EVERY if new_window else am[0, L.AM_WMIN_N] + SHARE_EVERY
+    am[0, L.AM_WMIN_N] = step if new_window else am[0, L.AM_WMIN_N] + step
     for c in range(n_ch):
         e = acc[c] * (1.0 / SHARE_EVERY)
         acc[c] = 0.0
