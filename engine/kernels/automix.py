@@ -323,8 +323,8 @@ def automix_pass(det, S, am, gain, u, key, n0, n1, clock) -> None:
 def _rows(det, u, gain, am, key, n0, n1, clock, unit_slope, w, fa, p, att, rel, grp, gp, slope, share,
           fa_t, fm, fm_t, fstep, g, sm, talk_ratio, up, m_g2, m_n, m_talk, ducking, dk_grp,
           dk_depth, dk_thr, dk_att, dk_rel, dk_hold_n, dk_holdc, dk_g, m_dk_g2, m_dk_n, gt_open,
-          gt_holdc, gt_nf, gt_prio, gt_always, gt_rel, gt_member, gt_margin, gt_pf, sm_up, nf, att_a, rel_a, pf, acc, up_c, dn_c, wmin,
-          wmin_prev) -> None:
+          gt_holdc, gt_nf, gt_prio, gt_always, gt_rel, gt_member, gt_margin, gt_pf, sm_up, nf,
+          att_a, rel_a, pf, acc, up_c, dn_c, wmin, wmin_prev) -> None:
     n_ch = det.shape[1]
     n_groups = am.shape[0]
     gating = False
@@ -357,7 +357,8 @@ def _rows(det, u, gain, am, key, n0, n1, clock, unit_slope, w, fa, p, att, rel, 
             else:
                 ps = am[k, L.AM_PS]
                 am[k, L.AM_ACC_BUS] += s2
-                am[k, L.AM_PS] = ps + (am[k, L.AM_UP_C] if s2 > ps else am[k, L.AM_DN_C]) * (s2 - ps)
+                a_ps = am[k, L.AM_UP_C] if s2 > ps else am[k, L.AM_DN_C]
+                am[k, L.AM_PS] = ps + a_ps * (s2 - ps)
             ks = am[k, L.AM_KPS]
             am[k, L.AM_KPS] = ks + (am[k, L.AM_KATT] if s2 > ks else am[k, L.AM_KREL]) * (s2 - ks)
         for k in range(am.shape[0]):
@@ -399,7 +400,8 @@ def _rows(det, u, gain, am, key, n0, n1, clock, unit_slope, w, fa, p, att, rel, 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _shares(p, grp, gp, am, unit_slope, slope, share, up, fa, talk_ratio, gt_open, gt_pf, gt_nf,
-            gt_margin, gt_member, m_talk, nf, pf, acc, att, rel, att_a, rel_a, up_c, dn_c, wmin, wmin_prev) -> None:
+            gt_margin, gt_member, m_talk, nf, pf, acc, att, rel, att_a, rel_a, up_c, dn_c, wmin,
+            wmin_prev) -> None:
     """Every member's share, and what depends on it: the last-mic counters and
     the talking meter (each standing for SHARE_EVERY samples).
 
