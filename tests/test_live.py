@@ -142,7 +142,8 @@ def _through(server: str, tag: str, source: str, dest: str, x: np.ndarray) -> np
 # The private-server tests come first: libjack keeps one server per process
 # while any client of it is open, and in a full run a client of the shared
 # test server could still be open (found: a probe opened on server 'amx-kill-*'
-# listed the shared server's ports).
+# listed the shared server's ports; one on the auto backend's 'automixd-*'
+# listed none).
 @contextlib.contextmanager
 def _private(tmp_path, tag: str):
     """A private server (2 ports) and a daemon of SCENE on it; the daemon's log on any failure."""
@@ -215,6 +216,31 @@ def test_buffer_size_change_mid_stream_keeps_the_mix(tmp_path):
             assert db(rms(y[0, -FS // 4:])) == pytest.approx(expect, abs=0.1), period
         assert d.proc.poll() is None
         assert d.stop() == 0
+
+
+def test_auto_backend_starts_a_private_dummy_server_when_nothing_else_exists(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "JACK_DEFAULT_SERVER"}
+    env.update(JACK_NO_START_SERVER="1", JACK_NO_AUDIO_RESERVATION="1")
+    scene = tmp_path / "auto.toml"
+    scene.write_text(SCENE.format(extra=""))
+    log = tmp_path / "auto.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([AUTOMIXD, "run", "--scene", str(scene), "--no-meters"], env=env,
+                                stdout=out, stderr=subprocess.STDOUT)
+        try:
+            m = wait_for(lambda: __import__("re").search(r"private JACK server '(automixd-\d+)'",
+                                                         log.read_text()), 60, "the private server")
+            wait_for(lambda: "first cycle" in log.read_text(), 60, "audio")
+            name = m.group(1)
+            c = client(name, "probe-auto")
+            assert "automixd:main_L" in [p.name for p in c.get_ports("automixd:")]
+            c.close()
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(15) == 0
+    # the private server went with the daemon
+    from automixd.adapters.jackserver import server_running
+    assert not server_running(name)
 
 
 def test_live_output_matches_offline_render(daemon_factory, server):
@@ -362,31 +388,6 @@ def test_scene_connect_keys_wire_the_physical_ports(daemon_factory, server):
     # a port the server does not have is reported, and the daemon runs on
     assert "cannot connect system:capture_9 -> amx-wire:in02_Noise" in d.log()
     assert d.proc.poll() is None
-
-
-def test_auto_backend_starts_a_private_dummy_server_when_nothing_else_exists(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "JACK_DEFAULT_SERVER"}
-    env.update(JACK_NO_START_SERVER="1", JACK_NO_AUDIO_RESERVATION="1")
-    scene = tmp_path / "auto.toml"
-    scene.write_text(SCENE.format(extra=""))
-    log = tmp_path / "auto.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([AUTOMIXD, "run", "--scene", str(scene), "--no-meters"], env=env,
-                                stdout=out, stderr=subprocess.STDOUT)
-        try:
-            m = wait_for(lambda: __import__("re").search(r"private JACK server '(automixd-\d+)'",
-                                                         log.read_text()), 60, "the private server")
-            wait_for(lambda: "first cycle" in log.read_text(), 60, "audio")
-            name = m.group(1)
-            c = client(name, "probe-auto")
-            assert "automixd:main_L" in [p.name for p in c.get_ports("automixd:")]
-            c.close()
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            assert proc.wait(15) == 0
-    # the private server went with the daemon
-    from automixd.adapters.jackserver import server_running
-    assert not server_running(name)
 
 
 def test_systemd_notify_ready_status_and_watchdog(server, tmp_path):
