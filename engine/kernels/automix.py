@@ -424,15 +424,12 @@ def _shares(p, grp, gp, am, unit_slope, slope, share, up, fa, talk_ratio, gt_ope
     for c in range(n_ch):
         k = int(grp[c])
         gp[c] = am[max(k, 0), L.AM_PS] if k >= 0 else POWER_FLOOR
-    # 20 ms averages (from the energy since the last tick), noise floors
-    # (slew-limited followers of those averages: a falling level is followed at
-    # 40 dB/s at most, a rising one at 3 dB/s), and the detectors' ballistics
-    # for the next SHARE_EVERY samples: talk while the level stands 10 dB over
-    # the floor, talk attack also after a tick 20 dB over it, each blended
-    # over +-1.5 dB; while the floors warm up, talk ballistics
-    # The warm-up and the one-second windows count only ticks with signal: how
-    # long the engine sat in digital silence (before a player starts, or a
-    # JACK cycle it missed meanwhile) leaves no trace in what follows.
+    # 20 ms averages (from the energy since the last tick), noise floors and
+    # the detectors' ballistics for the next SHARE_EVERY samples, for every
+    # member and every group's control signal. The warm-up and the one-second
+    # windows count only ticks with signal: how long the engine sat in digital
+    # silence (before a player starts, or a JACK cycle it missed meanwhile)
+    # leaves no trace in what follows.
     heard = 0.0
     for c in range(n_ch):
         heard += acc[c]
@@ -450,11 +447,9 @@ def _shares(p, grp, gp, am, unit_slope, slope, share, up, fa, talk_ratio, gt_ope
         pf[c] += avg * (e - pf[c])
         wmin_prev[c] = wmin[c] if new_window else wmin_prev[c]
         wmin[c] = pf[c] if new_window else min(wmin[c], pf[c])
-        f = pf[c] if warm else max(min(max(pf[c], nf[c] * dn), nf[c] * rise),
-                                   min(wmin[c], wmin_prev[c]))
+        f = _follow_floor(nf[c], pf[c], dn, rise, min(wmin[c], wmin_prev[c]), warm)
         nf[c] = f
-        talk = 1.0 if warm else _blend(p[c], f, TALK_MARGIN)
-        fast = max(talk, _blend(e, f, TALK_ATTACK_MARGIN))
+        fast, talk = _talk_weights(p[c], e, f, warm)
         up_c[c] = att_a[c] + fast * (att[c] - att_a[c])
         dn_c[c] = rel_a[c] + talk * (rel[c] - rel_a[c])
     for k in range(am.shape[0]):
@@ -467,12 +462,10 @@ def _shares(p, grp, gp, am, unit_slope, slope, share, up, fa, talk_ratio, gt_ope
             am[k, L.AM_WMIN] = pfb
         else:
             am[k, L.AM_WMIN] = min(am[k, L.AM_WMIN], pfb)
-        fb = am[k, L.AM_NF_BUS]
-        fb = pfb if warm else max(min(max(pfb, fb * dn), fb * rise),
-                                  min(am[k, L.AM_WMIN], am[k, L.AM_WMIN_PREV]))
+        fb = _follow_floor(am[k, L.AM_NF_BUS], pfb, dn, rise,
+                           min(am[k, L.AM_WMIN], am[k, L.AM_WMIN_PREV]), warm)
         am[k, L.AM_NF_BUS] = fb
-        talk = 1.0 if warm else _blend(am[k, L.AM_PS], fb, TALK_MARGIN)
-        fast = max(talk, _blend(e, fb, TALK_ATTACK_MARGIN))
+        fast, talk = _talk_weights(am[k, L.AM_PS], e, fb, warm)
         am[k, L.AM_UP_C] = am[k, L.AM_ATT_A] + fast * (am[k, L.AM_ATT] - am[k, L.AM_ATT_A])
         am[k, L.AM_DN_C] = am[k, L.AM_REL_A] + talk * (am[k, L.AM_REL] - am[k, L.AM_REL_A])
     if not unit_slope:
@@ -480,20 +473,20 @@ def _shares(p, grp, gp, am, unit_slope, slope, share, up, fa, talk_ratio, gt_ope
             am[k, L.AM_SL_SUM] = 0.0
             am[k, L.AM_SL_SUMS] = 0.0
         for c in range(n_ch):
-            pc = p[c]
-            f = nf[c]
             k = int(grp[c])
             if k >= 0:
-                a = max(pc, SLOPE_MARGIN * f) + POWER_FLOOR
+                a = max(p[c], SLOPE_MARGIN * nf[c]) + POWER_FLOOR
+                a_s = fast_exp2(slope[c] * fast_log2(a))
+                share[c] = a_s  # A^s, until the loop below writes the share itself
                 am[k, L.AM_SL_SUM] += a
-                am[k, L.AM_SL_SUMS] += fast_exp2(slope[c] * fast_log2(a))
+                am[k, L.AM_SL_SUMS] += a_s
     for c in range(n_ch):
         ratio = (p[c] + POWER_FLOOR) / (gp[c] + POWER_FLOOR)
         k = int(grp[c])
         if not unit_slope and k >= 0:
             a = max(p[c], SLOPE_MARGIN * nf[c]) + POWER_FLOOR
-            ratio *= fast_exp2((slope[c] - 1.0) * fast_log2(a)) * am[k, L.AM_SL_SUM] / \
-                am[k, L.AM_SL_SUMS]
+            # times A^(s-1) sum A / sum A^s
+            ratio *= share[c] / a * am[k, L.AM_SL_SUM] / am[k, L.AM_SL_SUMS]
         sh = min(math.sqrt(ratio), 1.0)
         share[c] = sh
         up[c] = up[c] + SHARE_EVERY if sh >= HOLD_SHARE else 0.0
@@ -503,6 +496,29 @@ def _shares(p, grp, gp, am, unit_slope, slope, share, up, fa, talk_ratio, gt_ope
         gate_talk = (gt_open[c] != 0.0) & (gt_pf[c] > gt_nf[c] * gt_margin[c]) & (gt_pf[c] >= 1e-6)
         talking = gate_talk if gt_member[c] != 0.0 else share_talk
         m_talk[c] += SHARE_EVERY if talking else 0.0
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _follow_floor(f, level, down, up, window_low, warm) -> float:
+    """One share tick of a noise floor: follows ``level`` (a 20 ms average),
+    falling by the power factor ``down`` and rising by ``up`` at most (40 and
+    3 dB per second), never below ``window_low``, the lowest level of the last
+    1-2 s; while warming up, the level itself."""
+    if warm:
+        return level
+    return max(min(max(level, f * down), f * up), window_low)
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _talk_weights(level, tick_power, floor, warm) -> tuple:
+    """(fast, talk): how far a detector takes its talk attack and its talk
+    release, 0..1. Talk while its level stands 10 dB over the floor; the talk
+    attack also after a tick 20 dB over it; each blended over +-1.5 dB; while
+    the floors warm up, talk."""
+    if warm:
+        return 1.0, 1.0
+    talk = _blend(level, floor, TALK_MARGIN)
+    return max(talk, _blend(tick_power, floor, TALK_ATTACK_MARGIN)), talk
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
