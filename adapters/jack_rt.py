@@ -15,7 +15,7 @@ import numpy as np
 from numba import carray, cfunc, types
 
 from ..engine import realtime as R
-from ..engine.realtime import address_to_voidptr, run_cycle
+from ..engine.realtime import address_to_voidptr, phys_views, run_cycle
 from .clock_rt import elapsed_ns, now_ns
 
 LIBJACK = ctypes.util.find_library("jack") or "libjack.so.0"
@@ -52,8 +52,7 @@ def jack_process(nframes, arg):
                     buf[i] = 0.0
         root[R.R_OVERSIZE] += 1
         return 0
-    phys_in = carray(address_to_voidptr(root[R.R_PHYS_IN]), (n_in, cap), np.float32)
-    phys_out = carray(address_to_voidptr(root[R.R_PHYS_OUT]), (n_out, cap), np.float32)
+    phys_in, phys_out = phys_views(root, n)
     for s in range(n_in):
         if in_ports[s] != 0:
             buf = carray(_port_get_buffer(address_to_voidptr(in_ports[s]), nframes), (n,), np.float32)

@@ -11,7 +11,7 @@ import numpy as np
 from numba import carray, cfunc, types
 
 from ..engine import realtime as R
-from ..engine.realtime import address_to_voidptr, run_cycle, voidptr_to_address
+from ..engine.realtime import address_to_voidptr, phys_views, run_cycle, voidptr_to_address
 from .clock_rt import elapsed_ns, now_ns
 
 #: int PaStreamCallback(const void *input, void *output, unsigned long frameCount,
@@ -40,8 +40,7 @@ def pa_stream(inp, outp, frames, time_info, status, arg):
         return PA_CONTINUE
     n_in = root[R.R_N_IN]
     n_out = root[R.R_N_OUT]
-    phys_in = carray(address_to_voidptr(root[R.R_PHYS_IN]), (n_in, cap), np.float32)
-    phys_out = carray(address_to_voidptr(root[R.R_PHYS_OUT]), (n_out, cap), np.float32)
+    phys_in, phys_out = phys_views(root, n)
     have_in = dev_in > 0 and voidptr_to_address(inp) != 0
     src = carray(inp, (n * dev_in if have_in else 0,), np.float32)
     for s in range(n_in):

@@ -134,6 +134,20 @@ def _f8_3(tab, i):
                   np.float64)
 
 
+@njit(inline="always")
+def phys_views(root, nframes):
+    """The physical staging buffers as packed ``(ports, nframes)`` float32 views.
+
+    Rows are ``nframes`` apart rather than a full ``R_PHYS_FRAMES``: rows a
+    power-of-two 32 KiB apart all land in the same few cache sets, and the
+    64-channel callback measured 20 us slower with them (134 vs 113 us).
+    The buffers only stage one cycle, so their row stride may change with it.
+    """
+    phys_in = carray(address_to_voidptr(root[R_PHYS_IN]), (root[R_N_IN], nframes), np.float32)
+    phys_out = carray(address_to_voidptr(root[R_PHYS_OUT]), (root[R_N_OUT], nframes), np.float32)
+    return phys_in, phys_out
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def run_table(addr, phys_in, phys_out, nframes, g0, dg):
     """Run one plan on ``phys_in`` and add its outputs to ``phys_out``.
@@ -142,8 +156,11 @@ def run_table(addr, phys_in, phys_out, nframes, g0, dg):
     fade gain ``smoothstep(clip(g0 + dg * n, 0, 1))`` at frame n of the cycle.
     """
     tab = carray(address_to_voidptr(addr), (4 * N_TABLE_ARRAYS,), np.uint64)
-    inbuf = _f4_2(tab, T_INBUF)
-    outbuf = _f4_2(tab, T_OUTBUF)
+    # staging rows packed at this cycle's chunk, for the same reason as phys_views
+    chunk = min(np.int64(tab[4 * T_INBUF + 2]), nframes)
+    inbuf = carray(address_to_voidptr(tab[4 * T_INBUF]), (tab[4 * T_INBUF + 1], chunk), np.float32)
+    outbuf = carray(address_to_voidptr(tab[4 * T_OUTBUF]), (tab[4 * T_OUTBUF + 1], chunk),
+                    np.float32)
     in_slot = _i8_1(tab, T_IN_SLOT)
     out_slot = _i8_1(tab, T_OUT_SLOT)
     scratch = (_f8_2(tab, T_SCRATCH), _f8_2(tab, T_SCRATCH + 1), _f8_2(tab, T_SCRATCH + 2),
@@ -168,7 +185,6 @@ def run_table(addr, phys_in, phys_out, nframes, g0, dg):
     k = _f8_1(tab, T_K)
     ctl = _i8_1(tab, T_CTL)
 
-    chunk = inbuf.shape[1]
     n_phys_in = phys_in.shape[0]
     n_phys_out = phys_out.shape[0]
     start = 0
