@@ -164,7 +164,7 @@ class Daemon:
             rate = pb.PortAudioBackend.device_rate(self.device, self.client_name)
             scene = self._at_rate(scene, rate, "the device")
             pb.warm_up()
-            self.live = LiveEngine(scene)
+            self.live = LiveEngine(scene, outputs_by_position=True)  # device channels are fixed
             return pb.PortAudioBackend(self.live, self.device, self.client_name)
         raise ValueError(f"unknown backend {kind!r} (auto, jack, portaudio)")
 

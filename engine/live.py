@@ -111,9 +111,14 @@ class LiveEngine:
     ----------
     scene : Scene
         The scene to start with.
+    outputs_by_position : bool
+        Output port k of every scene plays on physical output k (a device's
+        channels, PortAudio). By default an output keeps its slot as long as
+        its name lives (JACK ports), so a renamed bus gets a new port.
     """
 
-    def __init__(self, scene: Scene) -> None:
+    def __init__(self, scene: Scene, outputs_by_position: bool = False) -> None:
+        self.outputs_by_position = outputs_by_position
         self._lock = threading.RLock()
         self.root = np.zeros(R.N_ROOT, dtype=np.int64)
         self.phys_in = np.zeros((R.MAX_PORTS, PHYS_FRAMES), dtype=np.float32)
@@ -169,6 +174,11 @@ class LiveEngine:
         return max((i for i, n in enumerate(self.out_names) if n is not None), default=-1) + 1
 
     def _claim_outputs(self, layout: PortLayout) -> list[int]:
+        if self.outputs_by_position:
+            # during a swap both plans add into the same device channels: the crossfade
+            # moves from the old bus to the new one on the channel the listener hears
+            self.out_names[:len(layout.outputs)] = layout.outputs
+            return list(range(len(layout.outputs)))
         slots = []
         for name in layout.outputs:
             if name in self.out_names:

@@ -165,3 +165,23 @@ def test_compiled_stream_callback_equals_offline_engine(period):
     assert np.max(np.abs(ref)) > 0.05
     assert np.max(np.abs(y - ref)) <= 1e-6
     assert live.callback_times_ns().size == -(-x.shape[1] // period)
+
+
+@pytest.mark.parametrize("by_position, wedge_slot", [(True, 2), (False, 3)])
+def test_renamed_bus_plays_on_its_device_channel_when_outputs_go_by_position(by_position, wedge_slot):
+    """PortAudio's device channels are fixed: a renamed aux bus stays on channel 3.
+    JACK's outputs go by name: the renamed bus is a new port in a new slot."""
+    live = LiveEngine(_scene(**{"bus.monitor.channels": 1, "ch.1.send.monitor.level_db": 0.0}),
+                      outputs_by_position=by_position)
+    live.set_fade(1.0, 1.0, start_from=1.0)
+    x = _input(1.0)
+    x[1] = 0.0
+    before = db(rms(_drive(live, x[:, :12_000], 64)[2, 4800:]))
+    _swap(live, _scene(**{"bus.wedge.channels": 1, "ch.1.send.wedge.level_db": 0.0}))
+    assert live.output_slots()["wedge"] == wedge_slot
+    y = _drive(live, x[:, 12_000:], 64)
+    after = slice(4800 + 960 + 2400, None)  # past the warm-up and the crossfade
+    assert before > -20.0
+    assert db(rms(y[wedge_slot, after])) == pytest.approx(before, abs=0.1)
+    if not by_position:  # the old port falls silent with the old plan
+        assert np.max(np.abs(y[2, after])) == 0.0
