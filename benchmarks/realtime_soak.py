@@ -22,6 +22,12 @@ which), and on it, at the same time:
   it falls back to ``jack_simple_client`` fanned out to every input;
 * **the baseline**: JACK's own C example client ``jack_simple_client``
   (Debian jackd2), a sine on two outputs.
+* **a C twin** of the daemon: a small C client wired from the feeder like the
+  daemon, that sums its inputs and then computes until the daemon's median
+  callback time (measured just before, Python idle) has passed, every cycle.
+  It meets whatever any client doing the daemon's work at the daemon's place
+  in the graph would meet; where it is late ``Running`` too, the machine made
+  both late, not Python.
 
 The daemon's Python side is kept busy while the clock runs: a thread makes a
 control change (``LiveEngine.set``: fader, EQ gain, compressor threshold,
@@ -187,6 +193,91 @@ int main(int argc, char **argv) {
 """
 
 
+TWIN = "soak-twin"
+
+TWIN_C = r"""
+/* realtime_soak twin: the daemon's work and place in the graph, in C. N inputs
+   (wired from the feeder like the daemon's), 2 outputs; every cycle it sums
+   its inputs, then computes (a dependent floating-point chain) until WORK_US
+   have passed since the callback began. */
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct _jack_client jack_client_t;
+typedef struct _jack_port jack_port_t;
+typedef uint32_t jack_nframes_t;
+jack_client_t *jack_client_open(const char *name, int options, int *status, ...);
+jack_port_t *jack_port_register(jack_client_t *, const char *, const char *, unsigned long, unsigned long);
+int jack_set_process_callback(jack_client_t *, int (*)(jack_nframes_t, void *), void *);
+int jack_activate(jack_client_t *);
+int jack_deactivate(jack_client_t *);
+int jack_client_close(jack_client_t *);
+void *jack_port_get_buffer(jack_port_t *, jack_nframes_t);
+
+#define MAXP 256
+static jack_port_t *ins[MAXP], *outs[2];
+static int n_in;
+static long work_ns;
+static volatile double sink;
+static volatile sig_atomic_t done;
+
+static long now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+static int process(jack_nframes_t n, void *arg) {
+    (void)arg;
+    long t0 = now_ns();
+    float *l = (float *)jack_port_get_buffer(outs[0], n);
+    float *r = (float *)jack_port_get_buffer(outs[1], n);
+    for (jack_nframes_t i = 0; i < n; i++) l[i] = r[i] = 0.0f;
+    for (int p = 0; p < n_in; p++) {
+        const float *x = (const float *)jack_port_get_buffer(ins[p], n);
+        for (jack_nframes_t i = 0; i < n; i++) { l[i] += 0.01f * x[i]; r[i] += 0.01f * x[i]; }
+    }
+    double acc = l[0];
+    while (now_ns() - t0 < work_ns)
+        for (int k = 0; k < 64; k++) acc = acc * 0.999999 + 1e-9;
+    sink = acc;
+    return 0;
+}
+
+static void on_signal(int sig) { (void)sig; done = 1; }
+
+int main(int argc, char **argv) {
+    const char *name = argc > 1 ? argv[1] : "soak-twin";
+    n_in = argc > 2 ? atoi(argv[2]) : 32;
+    work_ns = (long)(1000.0 * (argc > 3 ? atof(argv[3]) : 50.0));
+    if (n_in < 1 || n_in > MAXP) return 2;
+    int status = 0;
+    jack_client_t *c = jack_client_open(name, 1 /* JackNoStartServer */, &status);
+    if (!c) { fprintf(stderr, "twin: jack_client_open failed (0x%x)\n", status); return 1; }
+    for (int p = 0; p < n_in; p++) {
+        char pn[32];
+        snprintf(pn, sizeof pn, "in_%d", p + 1);
+        ins[p] = jack_port_register(c, pn, "32 bit float mono audio", 1 /* JackPortIsInput */, 0);
+        if (!ins[p]) { fprintf(stderr, "twin: cannot register %s\n", pn); return 1; }
+    }
+    outs[0] = jack_port_register(c, "out_L", "32 bit float mono audio", 2, 0);
+    outs[1] = jack_port_register(c, "out_R", "32 bit float mono audio", 2, 0);
+    signal(SIGTERM, on_signal);
+    signal(SIGINT, on_signal);
+    jack_set_process_callback(c, process, NULL);
+    if (jack_activate(c)) { fprintf(stderr, "twin: cannot activate\n"); return 1; }
+    while (!done) usleep(50000);
+    jack_deactivate(c);
+    jack_client_close(c);
+    return 0;
+}
+"""
+
+
 def load_automixd(rev: str | None) -> str:
     """Import the engine and adapters: the installed (editable) package, or ``rev``'s commit.
 
@@ -234,18 +325,18 @@ def soak_scene(n_ch: int, period: int):
 
 
 # -- the feeder and the baseline ----------------------------------------------------------
-def build_feeder(workdir: Path) -> Path | None:
-    """Compile the C feeder; None when there is no compiler or libjack to link."""
+def build_c(workdir: Path, name: str, source: str) -> Path | None:
+    """Compile one of the C clients; None when there is no compiler or libjack to link."""
     cc = shutil.which("gcc") or shutil.which("cc")
     if cc is None:
         return None
-    src = workdir / "soak_feeder.c"
-    exe = workdir / "soak_feeder"
-    src.write_text(FEEDER_C)
+    src = workdir / f"{name}.c"
+    exe = workdir / name
+    src.write_text(source)
     res = subprocess.run([cc, "-O2", "-o", str(exe), str(src), "-l:libjack.so.0", "-lm"],
                          capture_output=True, text=True)
     if res.returncode != 0:
-        print(f"(cannot build the C feeder, falling back to jack_simple_client: {res.stderr.strip()[:200]})")
+        print(f"(cannot build the C {name}: {res.stderr.strip()[:200]})")
         return None
     return exe
 
@@ -490,7 +581,7 @@ def callback_stats(times_ns: np.ndarray, period: int, lost: int) -> dict:
 
 # -- one configuration ---------------------------------------------------------------
 def run_config(n_ch: int, period: int, seconds: float, idle_s: float, realtime: bool, workdir: Path,
-               feeder_exe: Path | None, log=print) -> dict:
+               feeder_exe: Path | None, twin_exe: Path | None = None, log=print) -> dict:
     tag = f"{n_ch}x{period}"
     server_name = f"amx-soak-{os.getpid()}-{tag}"
     jlog = workdir / f"jackd-{tag}.log"
@@ -541,8 +632,27 @@ def run_config(n_ch: int, period: int, seconds: float, idle_s: float, realtime: 
         for i, port in enumerate(backend.outports.values()):
             c.connect(port, f"system:playback_{1 + i % 2}")
         time.sleep(SETTLE_S)
+        twin_us = None
+        if twin_exe is not None:
+            # the C twin works as long as the daemon's median callback (Python idle, so a
+            # little less than under load): what any client doing that work there would meet
+            twin_us = round(float(np.median(live.callback_times_ns()[-int(FS / period):])) / 1e3, 1)
+            procs.append(subprocess.Popen([str(twin_exe), TWIN, str(n_ch), str(twin_us)], env=env,
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                          start_new_session=True))
+            twin_ins = [f"{TWIN}:in_{i + 1}" for i in range(n_ch)]
+            deadline = time.monotonic() + 10
+            while not set(twin_ins) <= {p.name for p in c.get_ports(is_audio=True, is_input=True)}:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the C twin did not register its ports")
+                time.sleep(0.05)
+            for src, dst in zip(feeder_outs, twin_ins):
+                c.connect(src, dst)
+            time.sleep(SETTLE_S)
         rt = {"daemon": rt_threads(os.getpid()), "baseline": rt_threads(procs[0].pid),
               "feeder": rt_threads(procs[1].pid)}
+        if twin_us is not None:
+            rt["twin"] = rt_threads(procs[2].pid)
         gc.collect()
         gc.freeze()  # as the daemon does after start-up
 
@@ -574,7 +684,7 @@ def run_config(n_ch: int, period: int, seconds: float, idle_s: float, realtime: 
             with open(jlog, "rb") as f:
                 f.seek(log_at)
                 parsed = parse_log(f.read().decode(errors="replace"))
-            known = {DAEMON, FEEDER, BASELINE}
+            known = {DAEMON, FEEDER, BASELINE, TWIN}
             return {
                 "seconds": round(wall, 1), "cycles": live.cycles - cycles_at,
                 "expected_cycles": int(wall * FS / period),
@@ -582,6 +692,7 @@ def run_config(n_ch: int, period: int, seconds: float, idle_s: float, realtime: 
                            "callback": callback_stats(times_ns, period, collector.lost)},
                 "baseline": xrun_row(parsed["late"], BASELINE),
                 "feeder": xrun_row(parsed["late"], FEEDER),
+                "twin": xrun_row(parsed["late"], TWIN) if twin_us is not None else None,
                 "other_late": {k: v for k, v in parsed["late"].items() if k not in known},
                 "driver_xruns": parsed["driver_xruns"], "driver_late_us_max": parsed["driver_late_us_max"],
                 "graph_xruns": backend.xruns - xruns_at,
@@ -609,7 +720,7 @@ def run_config(n_ch: int, period: int, seconds: float, idle_s: float, realtime: 
         server.stop()
         gc.unfreeze()
     return {"channels": n_ch, "period": period, "realtime": realtime,
-            "rt_threads": {k: sorted(set(v)) for k, v in rt.items()}, "feeder_kind": feeder_kind,
+            "rt_threads": {k: sorted(set(v)) for k, v in rt.items()}, "feeder_kind": feeder_kind, "twin_work_us": twin_us,
             **loaded, "idle": idle, "jackd_log": str(jlog)}
 
 
@@ -660,6 +771,9 @@ def print_table(results: list[dict]) -> None:
         print(f"{'':<16} {'baseline jack_simple_client':<30}| {xr(r['baseline'])} | "
               f"{'-':>6} {'-':>6} {'-':>7}    | {'-':>6} | {'(same graph)':>14}")
         print(f"{'':<16} {'feeder, ' + r['feeder_kind'].split()[0]:<30}| {xr(r['feeder'])} |")
+        if r.get("twin"):
+            label = f"C twin, {r['twin_work_us']:g} us work"
+            print(f"{'':<16} {label:<30}| {xr(r['twin'])} |")
         print(f"{'':<16} {'dummy driver timer misses':<30}| {r['driver_xruns']:5d}  (cycle work up to "
               f"{r['driver_late_us_max']} us when missed)")
         print(f"{'':<16} {'graph total (xrun callback)':<30}| {r['graph_xruns']:5d}  cycles {r['cycles']} of "
@@ -667,7 +781,8 @@ def print_table(results: list[dict]) -> None:
         if r["other_late"]:
             print(f"{'':<16} other late clients: {r['other_late']}")
     print("(Run = late and still running; (miss) = of those, in the cycle right after a dummy-driver timer "
-          "miss,\n which the driver starts at once; Trig = woken but not yet scheduled)")
+          "miss,\n which the driver starts at once; Trig = woken but not yet scheduled; C twin = a C client\n"
+          " wired like the daemon that works its median callback time every cycle)")
     print()
     for r in results:
         pl = r["python_load"]
@@ -734,14 +849,15 @@ def main() -> int:
           f"JACK-Client {jack.__version__}  {jackd_version}")
     print(f"engine: {source}")
     jb.warm_up()
-    feeder_exe = build_feeder(workdir)
+    feeder_exe = build_c(workdir, "soak_feeder", FEEDER_C)
+    twin_exe = build_c(workdir, "soak_twin", TWIN_C) if feeder_exe else None
     results = []
     try:
         for n_ch, period in configs:
             print(f"running {n_ch} ch x {period} frames: {idle_s:.0f} s idle, then {seconds:.0f} s loaded "
                   f"(jackd {'--no-realtime' if args.no_realtime else '-R'}) ...", flush=True)
             r = run_config(n_ch, period, seconds, idle_s, not args.no_realtime, workdir, feeder_exe,
-                           log=lambda m: print(m, flush=True))
+                           twin_exe, log=lambda m: print(m, flush=True))
             r["targets"] = targets(r)
             results.append(r)
     finally:
