@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from . import realtime as R
+from .arena import carve
 from .engine import Engine
 from .scene import Scene
 
@@ -91,8 +92,8 @@ class _LivePlan:
     def __init__(self, scene: Scene, out_slots: list[int]) -> None:
         self.engine = Engine(scene)
         plan = self.engine.plan
-        self.inbuf = np.zeros((plan.n_inputs, plan.max_frames), dtype=np.float32)
-        self.outbuf = np.zeros((plan.n_outputs, plan.max_frames), dtype=np.float32)
+        self.inbuf, self.outbuf = carve([((plan.n_inputs, plan.max_frames), np.float32),
+                                         ((plan.n_outputs, plan.max_frames), np.float32)])
         self.in_slot = np.arange(plan.n_inputs, dtype=np.int64)  # input n reads port slot n
         self.out_slot = np.array(out_slots, dtype=np.int64)
         args = list(plan.state_args())

@@ -13,38 +13,12 @@ import math
 import numpy as np
 
 from . import layout as L
+from .arena import carve
 from .kernels.smoothing import one_pole_coef
 from .params import N_AUTOMIX_GROUPS, N_BUS_PARAMS, N_CH_PARAMS, N_SEND_PARAMS, ParamTable
 from .scene import Scene
 
 MAX_DELAY_MS = 500.0
-#: Work buffers start this many bytes apart modulo 4 KiB (see ``staggered``).
-_SKEW_BYTES = 320
-
-
-def staggered(shapes: list[tuple[int, ...]], dtype=np.float64) -> list[np.ndarray]:
-    """Zeroed C-contiguous arrays carved from one allocation at skewed offsets.
-
-    Large numpy arrays come page-aligned from mmap, so row n of every work
-    buffer would sit at the same address modulo 4 KiB; a pass that reads one
-    buffer and writes another then stalls on false store-to-load aliasing
-    (measured: the mix pass took 226 us instead of 14 us at 64 x 64 with
-    1024-frame buffers). Skewing each buffer by a different odd multiple of
-    64 bytes keeps them apart.
-    """
-    item = np.dtype(dtype).itemsize
-    sizes = [int(np.prod(s)) for s in shapes]
-    skew = _SKEW_BYTES // item
-    total = sum(sizes) + skew * (len(shapes) + 1) + 4096 // item
-    flat = np.zeros(total, dtype=dtype)
-    # align the start to 4 KiB, then place buffer i at i * skew past a page
-    base = (-flat.ctypes.data % 4096) // item
-    views, at = [], base
-    for i, (shape, size) in enumerate(zip(shapes, sizes)):
-        at += skew
-        views.append(flat[at:at + size].reshape(shape))
-        at += size
-    return views
 
 
 class Plan:
@@ -67,34 +41,41 @@ class Plan:
         n_ch = len(scene.channels)
         n_bus = len(scene.buses)
         self.n_inputs = max([c.input for c in scene.channels] + [1])
-        self.bus_first = np.zeros(n_bus, dtype=np.int64)
-        self.bus_nch = np.array([b.channels for b in scene.buses], dtype=np.int64)
-        self.bus_first[1:] = np.cumsum(self.bus_nch)[:-1]
-        self.n_outputs = int(self.bus_nch.sum())
+        n_outputs = sum(b.channels for b in scene.buses)
+        self.n_outputs = n_outputs
         self.lookahead = int(round(L.LIMITER_LOOKAHEAD_MS * 1e-3 * self.fs))
         n_la = self.lookahead + 1  # the ring's oldest sample is lookahead samples late
 
-        self.par = self.table.defaults()
+        f8, f4, i8 = np.float64, np.float32, np.int64
+        ring_len = int(math.ceil(MAX_DELAY_MS * 1e-3 * self.fs)) + 2
+        seg = (L.CTRL, n_ch)
+        # One mapping for the whole plan (see .arena): the control words and
+        # per-channel state first, then the work buffers (segment, channels) the
+        # strip's passes run across channels over segments of at most one control
+        # tick, then the bus buffers, and the delay ring, the largest, last.
+        (self.par, self.ctl, self.k, self.ch_in, self.bus_first, self.bus_nch, self.ch_st,
+         self.send_st, self.am_st, self.am_key, self.bus_st, self.bus_zs,
+         self.w, self.dry, self.amg, *scratch,
+         self.bus_buf, self.la_x, self.la_rm, self.ring) = carve(
+            [((self.table.size,), f8), ((L.N_CTL,), i8), ((L.N_K,), f8), ((n_ch,), i8),
+             ((n_bus,), i8), ((n_bus,), i8),
+             ((L.N_CH_STATE, n_ch), f8),          # structure of arrays: [slot, channel]
+             ((3, n_bus, n_ch), f8),              # sends: [cur | target | pre, bus, channel]
+             ((N_AUTOMIX_GROUPS, L.N_AM_STATE), f8),
+             ((L.CTRL, N_AUTOMIX_GROUPS), f8),    # ducking keys per sample of a segment
+             ((n_bus, L.N_BUS_STATE), f8), ((n_outputs, L.N_BUS_CHAN_STATE), f8)]
+            + [(seg, f8)] * 8
+            + [((n_outputs, self.max_frames), f4), ((n_outputs, n_la), f8), ((n_bus, 2, n_la), f8),
+               ((ring_len, n_ch), f4)])              # ring rows share one write index
+        self.scratch = tuple(scratch)  # post-fader, left, right, pan L, pan R (see mix_pass)
+        self.par[:] = self.table.defaults()
         for path, value in scene.values.items():
             self.par[self.table.lookup(path)[0]] = value
-        self.ch_in = np.array([c.input - 1 for c in scene.channels], dtype=np.int64)
-        self.ch_st = np.zeros((L.N_CH_STATE, n_ch))  # structure of arrays: [slot, channel]
-        ring_len = int(math.ceil(MAX_DELAY_MS * 1e-3 * self.fs)) + 2
-        self.ring = np.zeros((ring_len, n_ch), dtype=np.float32)  # rows share one write index
-        # work buffers (segment, channels): the strip's passes run across channels
-        # over segments of at most one control tick
-        self.w, self.dry, self.amg, *scratch = staggered([(L.CTRL, n_ch)] * 8)
-        self.scratch = tuple(scratch)  # post-fader, left, right, pan L, pan R (see mix_pass)
-        self.send_st = np.zeros((3, n_bus, n_ch))  # [cur | target | pre, bus, channel]
-        self.am_st = np.zeros((N_AUTOMIX_GROUPS, L.N_AM_STATE))
-        self.am_key = np.zeros((L.CTRL, N_AUTOMIX_GROUPS))  # ducking keys per sample of a segment
-        self.bus_st = np.zeros((n_bus, L.N_BUS_STATE))
-        self.bus_zs = np.zeros((self.n_outputs, L.N_BUS_CHAN_STATE))
-        self.bus_buf = np.zeros((self.n_outputs, self.max_frames), dtype=np.float32)
-        self.la_x = np.zeros((self.n_outputs, n_la))
-        self.la_rm = np.ones((n_bus, 2, n_la))
+        self.ch_in[:] = [c.input - 1 for c in scene.channels]
+        self.bus_nch[:] = [b.channels for b in scene.buses]
+        self.bus_first[1:] = np.cumsum(self.bus_nch)[:-1]
+        self.la_rm[:] = 1.0
         self.bus_st[:, L.B_L_SUM] = n_la
-        self.k = np.zeros(L.N_K)
         self.k[L.K_A_GAIN] = one_pole_coef(L.GAIN_SMOOTH_MS, self.fs)
         self.k[L.K_A_SWITCH] = one_pole_coef(L.SWITCH_SMOOTH_MS, self.fs)
         self.k[L.K_DET_HOLD] = math.floor(L.DET_HOLD_MIN_MS * 1e-3 * self.fs)
@@ -102,7 +83,6 @@ class Plan:
         self.k[L.K_DET_REL] = one_pole_coef(L.DET_RELEASE_MS, self.fs)
         self.k[L.K_XF_STEP] = 1.0 / (L.DELAY_XFADE_MS * 1e-3 * self.fs)
         self.k[L.K_FS] = self.fs
-        self.ctl = np.zeros(L.N_CTL, dtype=np.int64)
         self.ctl[L.CTL_GEN_SEEN] = -1  # first block snaps every smoothed value to its target
 
     @property
