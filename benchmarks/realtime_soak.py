@@ -6,6 +6,7 @@ Run from the repository root::
     .venv/bin/python benchmarks/realtime_soak.py --minutes 10 --channels 32 --period 64
     .venv/bin/python benchmarks/realtime_soak.py --quick         # 15 s per configuration
     .venv/bin/python benchmarks/realtime_soak.py --no-realtime   # jackd --no-realtime instead of -R
+    .venv/bin/python benchmarks/realtime_soak.py --twin          # and a C client doing the daemon's work
 
 What runs
 ---------
@@ -22,12 +23,13 @@ which), and on it, at the same time:
   it falls back to ``jack_simple_client`` fanned out to every input;
 * **the baseline**: JACK's own C example client ``jack_simple_client``
   (Debian jackd2), a sine on two outputs.
-* **a C twin** of the daemon: a small C client wired from the feeder like the
-  daemon, that sums its inputs and then computes until the daemon's median
+* with ``--twin``, **a C twin** of the daemon: a small C client wired from
+  the feeder like the daemon, that sums its inputs and then computes until the daemon's median
   callback time (measured just before, Python idle) has passed, every cycle.
   It meets whatever any client doing the daemon's work at the daemon's place
   in the graph would meet; where it is late ``Running`` too, the machine made
-  both late, not Python.
+  both late, not Python. It is off by default: it adds the daemon's load again
+  to a 2-core machine, which the issue's set-up does not have.
 
 The daemon's Python side is kept busy while the clock runs: a thread makes a
 control change (``LiveEngine.set``: fader, EQ gain, compressor threshold,
@@ -821,6 +823,8 @@ def main() -> int:
     ap.add_argument("--channels", type=int, help="one configuration: this many input channels ...")
     ap.add_argument("--period", type=int, help="... at this period (frames); default both configurations "
                                                "(32 x 64, 64 x 128)")
+    ap.add_argument("--twin", action="store_true",
+                    help="add the C twin to the loaded window (one more busy client on the machine)")
     ap.add_argument("--no-realtime", action="store_true", help="jackd --no-realtime instead of -R")
     ap.add_argument("--rev", metavar="COMMIT",
                     help="run the engine and adapters as committed in COMMIT instead of the working tree")
@@ -850,7 +854,7 @@ def main() -> int:
     print(f"engine: {source}")
     jb.warm_up()
     feeder_exe = build_c(workdir, "soak_feeder", FEEDER_C)
-    twin_exe = build_c(workdir, "soak_twin", TWIN_C) if feeder_exe else None
+    twin_exe = build_c(workdir, "soak_twin", TWIN_C) if feeder_exe and args.twin else None
     results = []
     try:
         for n_ch, period in configs:
