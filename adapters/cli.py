@@ -100,7 +100,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     meters = sys.stdout.isatty() if args.meters is None else args.meters
     daemon = Daemon(Path(args.scene) if args.scene else None, backend=args.backend,
                     client_name=args.jack_name, server=args.jack_server, device=args.device,
-                    meters=meters)
+                    meters=meters, cpu_latency_us=args.cpu_latency_us)
     return daemon.run()
 
 
@@ -149,6 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", metavar="NAME", help="PortAudio device name (substring) or index")
     p.add_argument("--meters", action=argparse.BooleanOptionalAction, default=None,
                    help="live meters on the terminal (default: when stdout is a terminal)")
+    p.add_argument("--cpu-latency-us", type=int, metavar="US",
+                   help="while running, keep the CPUs out of idle states slower than US "
+                        "microseconds to wake (/dev/cpu_dma_latency; 0 = poll; needs root or a udev rule)")
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     p.set_defaults(func=_cmd_run)
 

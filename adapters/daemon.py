@@ -24,6 +24,7 @@ from pathlib import Path
 from ..engine import SceneError
 from ..engine.live import LiveEngine
 from ..engine.scene import Scene
+from .cpu_latency import request_cpu_latency
 from .memory import lock_memory
 
 log = logging.getLogger("automixd")
@@ -95,16 +96,22 @@ class Daemon:
         PortAudio device (name substring or index).
     meters : bool
         Draw live meters on the terminal.
+    cpu_latency_us : int, optional
+        Hold a PM QoS CPU latency request of this many microseconds while
+        running (see :mod:`.cpu_latency`); None leaves the CPUs' idle alone.
     """
 
     def __init__(self, scene_path: Path | None, backend: str = "auto", client_name: str = "automixd",
-                 server: str | None = None, device: str | None = None, meters: bool = False) -> None:
+                 server: str | None = None, device: str | None = None, meters: bool = False,
+                 cpu_latency_us: int | None = None) -> None:
         self.scene_path = scene_path
         self.backend_kind = backend
         self.client_name = client_name
         self.server = server or os.environ.get("JACK_DEFAULT_SERVER") or None
         self.device = int(device) if device is not None and device.isdigit() else device
         self.meters = meters
+        self.cpu_latency_us = cpu_latency_us
+        self._cpu_latency = None
         self.private = None
         self.backend = None
         self.live: LiveEngine | None = None
@@ -194,6 +201,7 @@ class Daemon:
             log.error("cannot start: %s", exc)
             self._shutdown()
             return 1
+        self._cpu_latency = request_cpu_latency(self.cpu_latency_us)
         gc.freeze()  # start-up objects never need collecting; keeps GC passes short
         log.info("running scene %s: %d channels, %d buses; latency %d samples",
                  scene.source, len(scene.channels), len(scene.buses), self.live.latency)
@@ -245,6 +253,8 @@ class Daemon:
         return now - self._last_progress < 5.0
 
     def _shutdown(self) -> None:
+        if self._cpu_latency is not None:
+            self._cpu_latency.close()
         if self.backend is not None:
             try:
                 self.backend.stop()

@@ -7,6 +7,7 @@ Run from the repository root::
     .venv/bin/python benchmarks/realtime_soak.py --quick         # 15 s per configuration
     .venv/bin/python benchmarks/realtime_soak.py --no-realtime   # jackd --no-realtime instead of -R
     .venv/bin/python benchmarks/realtime_soak.py --twin          # and a C client doing the daemon's work
+    .venv/bin/python benchmarks/realtime_soak.py --cpu-latency-us 0  # CPUs poll instead of idling
 
 What runs
 ---------
@@ -825,6 +826,9 @@ def main() -> int:
                                                "(32 x 64, 64 x 128)")
     ap.add_argument("--twin", action="store_true",
                     help="add the C twin to the loaded window (one more busy client on the machine)")
+    ap.add_argument("--cpu-latency-us", type=int, metavar="US",
+                    help="hold a PM QoS CPU latency request (/dev/cpu_dma_latency) for the run; "
+                         "0 keeps the CPUs polling instead of idling")
     ap.add_argument("--no-realtime", action="store_true", help="jackd --no-realtime instead of -R")
     ap.add_argument("--rev", metavar="COMMIT",
                     help="run the engine and adapters as committed in COMMIT instead of the working tree")
@@ -856,6 +860,13 @@ def main() -> int:
     feeder_exe = build_c(workdir, "soak_feeder", FEEDER_C)
     twin_exe = build_c(workdir, "soak_twin", TWIN_C) if feeder_exe and args.twin else None
     results = []
+    qos = None
+    if args.cpu_latency_us is not None:
+        # held for the whole run: a system-wide setting, so the baseline gets it too
+        from automixd.adapters.cpu_latency import CpuLatencyRequest  # noqa: PLC0415
+
+        qos = CpuLatencyRequest(args.cpu_latency_us)
+        print(f"CPU wake-up latency limited to {args.cpu_latency_us} us (/dev/cpu_dma_latency)")
     try:
         for n_ch, period in configs:
             print(f"running {n_ch} ch x {period} frames: {idle_s:.0f} s idle, then {seconds:.0f} s loaded "
@@ -865,6 +876,8 @@ def main() -> int:
             r["targets"] = targets(r)
             results.append(r)
     finally:
+        if qos is not None:
+            qos.close()
         if not args.keep_logs:
             shutil.rmtree(workdir, True)
     print()
@@ -876,7 +889,7 @@ def main() -> int:
     rec = {"date": started.strftime("%Y-%m-%d %H:%M UTC"), "engine": source,
            "cpu": cpu_model(), "nproc": os.cpu_count(), "python": platform.python_version(),
            "numba": numba.__version__, "jackd": jackd_version, "seconds_per_config": seconds,
-           "idle_seconds": idle_s, "results": results, "wall_s": round(time.monotonic() - t_wall, 1)}
+           "idle_seconds": idle_s, "cpu_latency_us": args.cpu_latency_us, "results": results, "wall_s": round(time.monotonic() - t_wall, 1)}
     print("JSON " + json.dumps(rec, separators=(",", ":")))
     return 0
 

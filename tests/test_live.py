@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from jackrig import AUTOMIXD, DaemonProc, Player, client, wait_for
 from signals import db, noise, rms, sine
+from test_cpu_latency import needs_pm_qos, sleeping_idle_entries
 
 from automixd.adapters.jackserver import DummyJackServer, jack_env
 from automixd.engine import Engine, Scene
@@ -80,10 +81,12 @@ def server(tmp_path_factory):
 def daemon_factory(server, tmp_path):
     started: list[DaemonProc] = []
 
-    def start(text: str, name: str, backend: str = "jack", srv=None) -> tuple[DaemonProc, object]:
+    def start(text: str, name: str, backend: str = "jack", srv=None,
+              extra: list[str] | None = None) -> tuple[DaemonProc, object]:
         path = tmp_path / f"{name}.toml"
         path.write_text(text)
-        d = DaemonProc((srv or server).name, path, name, tmp_path / f"{name}.log", backend=backend)
+        d = DaemonProc((srv or server).name, path, name, tmp_path / f"{name}.log", backend=backend,
+                       extra=extra)
         started.append(d)
         return d, path
 
@@ -343,6 +346,20 @@ def test_sigterm_stops_cleanly_and_removes_the_client(daemon_factory, server):
     c = client(server.name, "probe-term")
     assert c.get_ports("amx-term:") == []
     c.close()
+
+
+@needs_pm_qos
+def test_cpu_latency_request_is_held_while_running_and_dropped_at_stop(daemon_factory, server):
+    d, _ = daemon_factory(SCENE.format(extra=""), "amx-qos", extra=["--cpu-latency-us", "0"])
+    d.wait_log("CPU wake-up latency limited to 0 us")
+    d.wait_log("first cycle")
+    time.sleep(0.05)
+    before = sleeping_idle_entries()
+    time.sleep(0.5)
+    assert sleeping_idle_entries() == before  # the CPUs poll while the daemon runs
+    assert d.stop() == 0
+    stopped = sleeping_idle_entries()
+    wait_for(lambda: sleeping_idle_entries() > stopped, 3.0, "an idle state to be entered again")
 
 
 def test_portaudio_backend_through_the_jack_host_api(daemon_factory, server):
