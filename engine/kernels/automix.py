@@ -468,25 +468,33 @@ def _shares(p, grp, gp, am, unit_slope, slope, share, up, fa, talk_ratio, gt_ope
         fast, talk = _talk_weights(am[k, L.AM_PS], e, fb, warm)
         am[k, L.AM_UP_C] = am[k, L.AM_ATT_A] + fast * (am[k, L.AM_ATT] - am[k, L.AM_ATT_A])
         am[k, L.AM_DN_C] = am[k, L.AM_REL_A] + talk * (am[k, L.AM_REL] - am[k, L.AM_REL_A])
-    if not unit_slope:
+    # share holds each member's slope factor A^(s-1) sum A / sum A^s until the
+    # loop below writes the share itself; the factor is worked out in loops of
+    # its own so that loop, the one every tick runs, has no per-member branch
+    # or group lookup and vectorises (its square root and division were scalar)
+    if unit_slope:
+        for c in range(n_ch):
+            share[c] = 1.0
+    else:
         for k in range(am.shape[0]):
             am[k, L.AM_SL_SUM] = 0.0
             am[k, L.AM_SL_SUMS] = 0.0
         for c in range(n_ch):
             k = int(grp[c])
+            share[c] = 1.0
             if k >= 0:
                 a = max(p[c], SLOPE_MARGIN * nf[c]) + POWER_FLOOR
                 a_s = fast_exp2(slope[c] * fast_log2(a))
-                share[c] = a_s  # A^s, until the loop below writes the share itself
+                share[c] = a_s  # A^s, for now
                 am[k, L.AM_SL_SUM] += a
                 am[k, L.AM_SL_SUMS] += a_s
+        for c in range(n_ch):
+            k = int(grp[c])
+            if k >= 0:
+                a = max(p[c], SLOPE_MARGIN * nf[c]) + POWER_FLOOR
+                share[c] = share[c] / a * am[k, L.AM_SL_SUM] / am[k, L.AM_SL_SUMS]
     for c in range(n_ch):
-        ratio = (p[c] + POWER_FLOOR) / (gp[c] + POWER_FLOOR)
-        k = int(grp[c])
-        if not unit_slope and k >= 0:
-            a = max(p[c], SLOPE_MARGIN * nf[c]) + POWER_FLOOR
-            # times A^(s-1) sum A / sum A^s
-            ratio *= share[c] / a * am[k, L.AM_SL_SUM] / am[k, L.AM_SL_SUMS]
+        ratio = (p[c] + POWER_FLOOR) / (gp[c] + POWER_FLOOR) * share[c]
         sh = min(math.sqrt(ratio), 1.0)
         share[c] = sh
         up[c] = up[c] + SHARE_EVERY if sh >= HOLD_SHARE else 0.0
