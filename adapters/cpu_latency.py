@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import struct
+from typing import Self
 
 log = logging.getLogger("automixd")
 
@@ -56,7 +57,7 @@ class CpuLatencyRequest:
             os.close(self._fd)
             self._fd = -1
 
-    def __enter__(self) -> CpuLatencyRequest:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
