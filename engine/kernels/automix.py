@@ -485,14 +485,13 @@ def _shares(p, grp, gp, am, unit_slope, slope, share, up, fa, talk_ratio, gt_ope
             if k >= 0:
                 a = max(p[c], SLOPE_MARGIN * nf[c]) + POWER_FLOOR
                 a_s = fast_exp2(slope[c] * fast_log2(a))
-                share[c] = a_s  # A^s, for now
+                share[c] = a_s / a  # A^(s-1), for now
                 am[k, L.AM_SL_SUM] += a
                 am[k, L.AM_SL_SUMS] += a_s
         for c in range(n_ch):
             k = int(grp[c])
             if k >= 0:
-                a = max(p[c], SLOPE_MARGIN * nf[c]) + POWER_FLOOR
-                share[c] = share[c] / a * am[k, L.AM_SL_SUM] / am[k, L.AM_SL_SUMS]
+                share[c] = share[c] * am[k, L.AM_SL_SUM] / am[k, L.AM_SL_SUMS]
     for c in range(n_ch):
         ratio = (p[c] + POWER_FLOOR) / (gp[c] + POWER_FLOOR) * share[c]
         sh = min(math.sqrt(ratio), 1.0)
