@@ -335,6 +335,13 @@ def _rows(det, u, gain, am, key, n0, n1, clock, unit_slope, w, fa, p, att, rel, 
     for k in range(n_groups):
         group_rules = group_rules or (am[k, L.AM_ACTIVE] != 0.0 and (
             am[k, L.AM_HOLD] >= 0.5 or am[k, L.AM_NOM_LIMIT] > 0.0))
+    # a settled fade steps by exactly 0 (fa + 0 == fa), so the targets need
+    # only the share; fused with the glide, the targets are never stored
+    faded = True
+    for c in range(n_ch):
+        faded = faded and fa[c] == fa_t[c] and fm[c] == fm_t[c]
+    for c in range(n_ch):
+        m_n[c] += float(n1 - n0)  # the gain meter's sample count
     for n in range(n0, n1):
         # weighted, mode-faded detection and its RMS detector (talk or ambience
         # ballistics as chosen at the last share tick); the energy since that
@@ -369,33 +376,51 @@ def _rows(det, u, gain, am, key, n0, n1, clock, unit_slope, w, fa, p, att, rel, 
                     up_c, dn_c, wmin, wmin_prev)
         if gating:  # gated groups replace their members' shares by gate gains
             _gate(am, grp, u[n], gt_pf, share, fa, gt_open, gt_holdc, gt_nf, gt_prio, gt_always)
-        for c in range(n_ch):
-            # mode crossfade: linear steps of the auto and manual fractions
-            a = fa[c] + min(max(fa_t[c] - fa[c], -fstep[c]), fstep[c])
-            m = fm[c] + min(max(fm_t[c] - fm[c], -fstep[c]), fstep[c])
-            fa[c] = a
-            fm[c] = m
-            gain[n, c] = a * share[c] + m  # the target; smoothed below
-        if group_rules:
+        if group_rules:  # targets first: the rules look across the group
+            for c in range(n_ch):
+                gain[n, c] = _fade(c, fa, fa_t, fm, fm_t, fstep, share)
             _group_rules(gain[n], am, grp, share, up, fa)
-        for c in range(n_ch):
-            target = gain[n, c]
-            # a gated mic closes with the gate's release; everything else glides
-            # with the group's gain time constants, rising and falling
-            # (blended arithmetically: nested selects kept this loop scalar)
-            falling = 1.0 if target < g[c] else 0.0
-            closing = falling * (1.0 if gt_open[c] == 0.0 else 0.0) * gt_member[c]
-            a = sm_up[c] + falling * (sm[c] - sm_up[c])
-            a += closing * (gt_rel[c] - a)
-            gc = g[c] + a * (target - g[c])
-            gc = target if abs(target - gc) <= 1e-9 else gc
-            g[c] = gc
-            m_g2[c] += gc * gc
-            m_n[c] += 1.0
-            gain[n, c] = gc
+            for c in range(n_ch):
+                gain[n, c] = _glide(c, gain[n, c], g, sm_up, sm, gt_open, gt_member, gt_rel, m_g2)
+        elif faded:  # no mode fade running: the target is a constant blend of the share
+            for c in range(n_ch):
+                gain[n, c] = _glide(c, fa[c] * share[c] + fm[c], g, sm_up, sm, gt_open, gt_member,
+                                    gt_rel, m_g2)
+        else:
+            for c in range(n_ch):
+                gain[n, c] = _glide(c, _fade(c, fa, fa_t, fm, fm_t, fstep, share), g, sm_up, sm,
+                                    gt_open, gt_member, gt_rel, m_g2)
         if ducking:
             _duck(gain, n, am, dk_grp, dk_depth, dk_thr, dk_att, dk_rel, dk_hold_n, dk_holdc, dk_g,
                   m_dk_g2, m_dk_n)
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _fade(c, fa, fa_t, fm, fm_t, fstep, share) -> float:
+    """Channel ``c``'s gain target: its share, blended by one linear step of
+    the mode crossfade (auto and manual fractions)."""
+    a = fa[c] + min(max(fa_t[c] - fa[c], -fstep[c]), fstep[c])
+    m = fm[c] + min(max(fm_t[c] - fm[c], -fstep[c]), fstep[c])
+    fa[c] = a
+    fm[c] = m
+    return a * share[c] + m
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _glide(c, target, g, sm_up, sm, gt_open, gt_member, gt_rel, m_g2) -> float:
+    """One sample of channel ``c``'s gain gliding to ``target``: a gated mic
+    closes with the gate's release; everything else glides with the group's
+    gain time constants, rising and falling (blended arithmetically: nested
+    selects kept the loop scalar)."""
+    falling = 1.0 if target < g[c] else 0.0
+    closing = falling * (1.0 if gt_open[c] == 0.0 else 0.0) * gt_member[c]
+    a = sm_up[c] + falling * (sm[c] - sm_up[c])
+    a += closing * (gt_rel[c] - a)
+    gc = g[c] + a * (target - g[c])
+    gc = target if abs(target - gc) <= 1e-9 else gc
+    g[c] = gc
+    m_g2[c] += gc * gc
+    return gc
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
