@@ -87,6 +87,12 @@ _declare(_ch_slots, "C_EQ_G")
 _ch_slots += ["eqg"] * 3
 _declare(_ch_slots, "C_EQ_Q")
 _ch_slots += ["eqq"] * 3
+# the targets of those glides in the log domain (worked out when a parameter
+# changes, not on every tick of a glide)
+_declare(_ch_slots, "C_HPF_FT C_EQ_FT")
+_ch_slots += ["eqft"] * 3
+_declare(_ch_slots, "C_EQ_QT")
+_ch_slots += ["eqqt"] * 3
 _declare(_ch_slots, "C_RAMPING")
 # wet/dry of the switched sections, current and target
 _declare(_ch_slots, "C_HPF_MIX C_HPF_MIX_T C_EQ_MIX C_EQ_MIX_T")
@@ -149,6 +155,10 @@ _declare(_bus_slots, "B_EQ_G")
 _bus_slots += ["eqg"] * 3
 _declare(_bus_slots, "B_EQ_Q")
 _bus_slots += ["eqq"] * 3
+_declare(_bus_slots, "B_EQ_FT")  # log-domain targets, as for channels
+_bus_slots += ["eqft"] * 3
+_declare(_bus_slots, "B_EQ_QT")
+_bus_slots += ["eqqt"] * 3
 _declare(_bus_slots, "B_RAMPING B_EQ_MIX B_EQ_MIX_T")
 _declare(_bus_slots, "B_C_LVL B_C_DHC B_C_SINCE B_C_LVL_SEEN B_C_WANT B_C_GR B_C_GAIN B_C_MAKEUP "
                      "B_C_ON B_C_THR B_C_RATIO B_C_KNEE B_C_ATT B_C_REL")

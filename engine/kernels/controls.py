@@ -81,14 +81,20 @@ def coef_ramp(st, cur, tgt, dlt, n, span, fresh) -> bool:
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def eq_tick(p, p_on, st, s_f, s_g, s_q, s_bq, fs, a_tick, fresh):
-    """Advance the 4 EQ bands' glides; redesign moving bands. Returns True while ramping."""
+def eq_tick(p, p_on, st, s_f, s_g, s_q, s_ft, s_qt, s_bq, fs, a_tick, fresh):
+    """Advance the 4 EQ bands' glides; redesign moving bands. Returns True while ramping.
+
+    Frequency and Q glide in the log domain; their targets' logs are kept in
+    ``s_ft``, ``s_qt`` from the tick that saw them change (``fresh != 0``)."""
     ramping = False
     for k in range(N_EQ_BANDS):
         pk = p_on + 1 + 4 * k
-        f_t = math.log(p[pk + 1])
+        if fresh != 0:
+            st[s_ft + k] = math.log(p[pk + 1])
+            st[s_qt + k] = math.log(p[pk + 3])
+        f_t = st[s_ft + k]
         g_t = p[pk + 2]
-        q_t = math.log(p[pk + 3])
+        q_t = st[s_qt + k]
         if fresh < 0:  # snap (plan start)
             f, g, q = f_t, g_t, q_t
         else:
@@ -189,7 +195,9 @@ def channel_tick(p, st, fs, max_delay, fresh, span):
     ramping = ramping or st[L.C_DLY_XF] < 1.0 or st[L.C_DLY] != min(
         math.floor(p[P_DELAY] * 0.001 * fs + 0.5), max_delay - 1.0)
     # high-pass: 12 dB/oct one Butterworth section, 24 dB/oct two
-    f_t = math.log(p[P_HPF_F])
+    if fresh != 0:
+        st[L.C_HPF_FT] = math.log(p[P_HPF_F])
+    f_t = st[L.C_HPF_FT]
     f = f_t if fresh < 0 else approach(st[L.C_HPF_F], f_t, a_tick)
     if f != st[L.C_HPF_F] or fresh != 0:
         if p[P_HPF_SLOPE] >= 0.5:
@@ -200,7 +208,8 @@ def channel_tick(p, st, fs, max_delay, fresh, span):
             filters.identity(st, L.C_BQT + filters.N_COEF)
     st[L.C_HPF_F] = f
     ramping = ramping or f != f_t
-    ramping = eq_tick(p, P_EQ_ON, st, L.C_EQ_F, L.C_EQ_G, L.C_EQ_Q, L.C_BQT + 2 * filters.N_COEF, fs, a_tick, fresh) or ramping
+    ramping = eq_tick(p, P_EQ_ON, st, L.C_EQ_F, L.C_EQ_G, L.C_EQ_Q, L.C_EQ_FT, L.C_EQ_QT,
+                      L.C_BQT + 2 * filters.N_COEF, fs, a_tick, fresh) or ramping
     st[L.C_RAMPING] = 1.0 if ramping else 0.0
     moving = coef_ramp(st, L.C_BQ, L.C_BQT, L.C_BQD, n_coef, span, fresh)
     st[L.C_FRAMP] = 1.0 if moving else 0.0
@@ -240,7 +249,8 @@ def bus_tick(p, st, fs, fresh, span):
     mk = mk_t if fresh < 0 else approach(st[L.B_C_MAKEUP], mk_t, a_tick)
     st[L.B_C_MAKEUP] = mk
     ramping = mk != mk_t
-    ramping = eq_tick(p, PB_EQ_ON, st, L.B_EQ_F, L.B_EQ_G, L.B_EQ_Q, L.B_BQT, fs, a_tick, fresh) or ramping
+    ramping = eq_tick(p, PB_EQ_ON, st, L.B_EQ_F, L.B_EQ_G, L.B_EQ_Q, L.B_EQ_FT, L.B_EQ_QT, L.B_BQT,
+                      fs, a_tick, fresh) or ramping
     st[L.B_RAMPING] = 1.0 if ramping else 0.0
     moving = coef_ramp(st, L.B_BQ, L.B_BQT, L.B_BQD, n_coef, span, fresh)
     st[L.B_FRAMP] = 1.0 if moving else 0.0
