@@ -62,3 +62,21 @@ def working_tree_description(prefix: str = "working tree") -> str:
     dirty = " ".join(x.split()[-1] for x in changed)
     return (f"{prefix} at {git('rev-parse', '--short', 'HEAD') or 'unknown'}"
             + (f", uncommitted changes: {dirty}" if dirty else ""))
+
+
+#: The soak's control pattern (``realtime_soak.py``): one change per slot, the
+#: parameters in turn, channels round-robin, uniform values in these ranges.
+SOAK_CONTROLS = (("fader_db", -12.0, 0.0), ("eq.2.gain_db", -6.0, 6.0),
+                 ("comp.threshold_db", -40.0, -20.0), ("pan", -1.0, 1.0))
+
+
+def soak_changes(n_ch: int, seed: int = 4):
+    """Yield the soak's control changes in order, as ``(path, value)``."""
+    import random  # noqa: PLC0415 - only the soak scripts need it
+
+    rnd = random.Random(seed)
+    i = 0
+    while True:
+        name, lo, hi = SOAK_CONTROLS[i % len(SOAK_CONTROLS)]
+        yield f"ch.{i % n_ch + 1}.{name}", rnd.uniform(lo, hi)
+        i += 1

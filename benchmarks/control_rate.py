@@ -9,6 +9,11 @@ Three cases run interleaved, round by round, on one engine (64 channels x
 - ``one``: ``ch.5.fader_db`` set before every block (only channel 5 updates);
 - ``eq``: ``ch.5.eq.2.gain_db`` set before every block (channel 5's EQ glides,
   its coefficients ramp per sample; the other sections and channels do not);
+- ``soak``: the soak's control pattern (``realtime_soak.py``) at 1000
+  changes per second of audio: fader, EQ band 2 gain, compressor threshold and
+  pan in turn, channels round-robin, so about a dozen channels' EQ glides at
+  any time (what the live soak's blocks see, and offline timings of the
+  strip alone do not);
 - ``all``: every parameter marked changed before every block (what every
   change cost before per-channel change tracking; also what a values-only
   scene reload costs, once).
@@ -24,11 +29,12 @@ import json
 import time
 
 import numpy as np
-from _common import cpu_model, git, use_revision
+from _common import cpu_model, git, soak_changes, use_revision
 
 FS = 48000
 FRAMES = 64
 N_CH = 64
+CONTROL_HZ = 1000.0
 
 
 def main() -> None:
@@ -50,8 +56,10 @@ def main() -> None:
     x = (0.1 * rng.standard_normal((N_CH, FRAMES))).astype(np.float32)
     out = np.empty((eng.n_outputs, FRAMES), np.float32)
     state = eng._args
-    times: dict[str, list[int]] = {"none": [], "one": [], "eq": [], "all": []}
+    times: dict[str, list[int]] = {"none": [], "one": [], "eq": [], "soak": [], "all": []}
     step = 0
+    changes, due = soak_changes(N_CH), 0.0
+    per_block = FRAMES / FS * CONTROL_HZ
     for _ in range(args.rounds):
         for case, ts in times.items():
             for _ in range(args.blocks):
@@ -61,6 +69,11 @@ def main() -> None:
                 elif case == "eq":
                     step += 1
                     eng.set("ch.5.eq.2.gain_db", -6.0 + (step % 40) * 0.3)
+                elif case == "soak":
+                    due += per_block
+                    while due >= 1.0:
+                        eng.set(*next(changes))
+                        due -= 1.0
                 elif case == "all":
                     eng.plan.mark_changed()
                 t0 = time.perf_counter_ns()

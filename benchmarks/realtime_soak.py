@@ -89,7 +89,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import cpu_model, git, use_revision
+from _common import cpu_model, git, soak_changes, use_revision
 
 # Bound by load_automixd() (the working tree's package, or a snapshot of a commit).
 jb = DummyJackServer = JackServerError = jack_env = Scene = R = LiveEngine = None
@@ -428,13 +428,9 @@ class Load:
                 "meter_reads": self.meter_reads}
 
     def _control(self) -> None:
-        rnd = random.Random(4)
-        params = ("fader_db", "eq.2.gain_db", "comp.threshold_db", "pan")
-        ranges = {"fader_db": (-12.0, 0.0), "eq.2.gain_db": (-6.0, 6.0),
-                  "comp.threshold_db": (-40.0, -20.0), "pan": (-1.0, 1.0)}
+        changes = soak_changes(self.n_ch)
         step = 1.0 / CONTROL_HZ
         nxt = time.monotonic()
-        i = 0
         while not self.stop.is_set():
             # one change per slot; after a GIL hold the missed slots are made at once,
             # so the rate stays 1 kHz on average (as a burst of OSC messages would)
@@ -445,10 +441,8 @@ class Load:
             elif delay < -0.005:
                 self.late_sets += 1
                 self.max_late_ms = max(self.max_late_ms, -delay * 1e3)
-            name = params[i % len(params)]
-            self.live.set(f"ch.{i % self.n_ch + 1}.{name}", rnd.uniform(*ranges[name]))
+            self.live.set(*next(changes))
             self.sets += 1
-            i += 1
 
     def _spin(self) -> None:
         while not self.stop.is_set():
