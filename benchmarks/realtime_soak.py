@@ -25,12 +25,16 @@ which), and on it, at the same time:
 * **the baseline**: JACK's own C example client ``jack_simple_client``
   (Debian jackd2), a sine on two outputs.
 * with ``--twin``, **a C twin** of the daemon: a small C client wired from
-  the feeder like the daemon, that sums its inputs and then computes until the daemon's median
-  callback time (measured just before, Python idle) has passed, every cycle.
+  the feeder like the daemon, that sums its inputs and then does a fixed
+  amount of filter arithmetic, calibrated at its start to take the daemon's
+  median callback time (measured just before, Python idle) on a quiet CPU.
   It meets whatever any client doing the daemon's work at the daemon's place
-  in the graph would meet; where it is late ``Running`` too, the machine made
-  both late, not Python. It is off by default: it adds the daemon's load again
-  to a 2-core machine, which the issue's set-up does not have.
+  in the graph would meet: where it is late ``Running`` too, the machine made
+  both late, not Python; and its callback times (p50, p99, max, timed like the
+  daemon's) show what the host does to that much C work, so the daemon's p99
+  can be read against a compiled client's in the same minutes. It is off by
+  default: it adds the daemon's load again to a 2-core machine, which the
+  issue's set-up does not have.
 
 The daemon's Python side is kept busy while the clock runs: a thread makes a
 control change (``LiveEngine.set``: fader, EQ gain, compressor threshold,
@@ -201,12 +205,18 @@ TWIN = "soak-twin"
 TWIN_C = r"""
 /* realtime_soak twin: the daemon's work and place in the graph, in C. N inputs
    (wired from the feeder like the daemon's), 2 outputs; every cycle it sums
-   its inputs, then computes (a dependent floating-point chain) until WORK_US
-   have passed since the callback began. */
+   its inputs, then runs a fixed number of sweeps of a state-variable filter
+   over 64 float64 channel states (vectorisable arithmetic with state in
+   memory, like the engine's passes). The number is calibrated at start-up so
+   the work takes WORK_US on a quiet CPU; what it takes under load is then
+   the host's doing. Each cycle's duration (ns, from the callback's start) is
+   stored in the shared file DURATIONS: a count, then the durations. */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -222,16 +232,30 @@ int jack_client_close(jack_client_t *);
 void *jack_port_get_buffer(jack_port_t *, jack_nframes_t);
 
 #define MAXP 256
+#define NCH 64
+#define MAXD 4000000
 static jack_port_t *ins[MAXP], *outs[2];
 static int n_in;
-static long work_ns;
-static volatile double sink;
+static long sweeps;
+static volatile int64_t *durations;  /* [0] = count, then one per cycle */
+static double a1[NCH], a2[NCH], a3[NCH], ic1[NCH], ic2[NCH], y[NCH];
 static volatile sig_atomic_t done;
 
 static long now_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+static void work(long n, double x) {
+    for (long s = 0; s < n; s++)
+        for (int c = 0; c < NCH; c++) {
+            double v3 = x - ic2[c], v1 = a1[c] * ic1[c] + a2[c] * v3;
+            double v2 = ic2[c] + a2[c] * ic1[c] + a3[c] * v3;
+            ic1[c] = 2.0 * v1 - ic1[c];
+            ic2[c] = 2.0 * v2 - ic2[c];
+            y[c] = v1 + v2;
+        }
 }
 
 static int process(jack_nframes_t n, void *arg) {
@@ -244,10 +268,9 @@ static int process(jack_nframes_t n, void *arg) {
         const float *x = (const float *)jack_port_get_buffer(ins[p], n);
         for (jack_nframes_t i = 0; i < n; i++) { l[i] += 0.01f * x[i]; r[i] += 0.01f * x[i]; }
     }
-    double acc = l[0];
-    while (now_ns() - t0 < work_ns)
-        for (int k = 0; k < 64; k++) acc = acc * 0.999999 + 1e-9;
-    sink = acc;
+    work(sweeps, 1e-3 * l[0]);
+    int64_t k = durations[0];
+    if (k < MAXD) { durations[1 + k] = now_ns() - t0; durations[0] = k + 1; }
     return 0;
 }
 
@@ -256,8 +279,27 @@ static void on_signal(int sig) { (void)sig; done = 1; }
 int main(int argc, char **argv) {
     const char *name = argc > 1 ? argv[1] : "soak-twin";
     n_in = argc > 2 ? atoi(argv[2]) : 32;
-    work_ns = (long)(1000.0 * (argc > 3 ? atof(argv[3]) : 50.0));
-    if (n_in < 1 || n_in > MAXP) return 2;
+    double work_us = argc > 3 ? atof(argv[3]) : 50.0;
+    if (n_in < 1 || n_in > MAXP || argc < 5) return 2;
+    int fd = open(argv[4], O_RDWR | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0 || ftruncate(fd, (MAXD + 1) * 8) != 0) { perror("twin: durations file"); return 1; }
+    durations = mmap(NULL, (MAXD + 1) * 8, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (durations == MAP_FAILED) { perror("twin: mmap"); return 1; }
+    for (int c = 0; c < NCH; c++) {  /* stable sections, a different one per channel */
+        double g = 0.01 + 0.002 * c, k = 1.0 / (0.7 + 0.01 * c);
+        a1[c] = 1.0 / (1.0 + g * (g + k)); a2[c] = g * a1[c]; a3[c] = g * a2[c];
+    }
+    /* calibration: the quickest of many timed runs of 2000 sweeps */
+    double best = 1e18;
+    for (int t = 0; t < 300; t++) {
+        long t0 = now_ns();
+        work(2000, 1e-3);
+        double dt = (double)(now_ns() - t0);
+        if (dt < best) best = dt;
+    }
+    sweeps = (long)(work_us * 1000.0 / (best / 2000.0) + 0.5);
+    printf("%ld sweeps\n", sweeps);
+    fflush(stdout);
     int status = 0;
     jack_client_t *c = jack_client_open(name, 1 /* JackNoStartServer */, &status);
     if (!c) { fprintf(stderr, "twin: jack_client_open failed (0x%x)\n", status); return 1; }
@@ -576,6 +618,17 @@ def callback_stats(times_ns: np.ndarray, period: int, lost: int) -> dict:
             "n": int(times_ns.size), "lost": lost}
 
 
+def twin_count(path: Path) -> int:
+    """Cycles the C twin has timed so far (the first word of its durations file)."""
+    return int(np.fromfile(path, dtype=np.int64, count=1)[0])
+
+
+def twin_durations(path: Path, since: int) -> np.ndarray:
+    """The C twin's callback durations (ns) from cycle ``since`` on."""
+    d = np.fromfile(path, dtype=np.int64)
+    return d[1 + since:1 + int(d[0])].astype(np.float64)
+
+
 # -- one configuration ---------------------------------------------------------------
 def run_config(n_ch: int, period: int, seconds: float, idle_s: float, realtime: bool, workdir: Path,
                feeder_exe: Path | None, twin_exe: Path | None = None, log=print) -> dict:
@@ -629,13 +682,13 @@ def run_config(n_ch: int, period: int, seconds: float, idle_s: float, realtime: 
         for i, port in enumerate(backend.outports.values()):
             c.connect(port, f"system:playback_{1 + i % 2}")
         time.sleep(SETTLE_S)
-        twin_us = None
+        twin_us, twin_file = None, workdir / f"twin-{tag}.durations"
         if twin_exe is not None:
             # the C twin works as long as the daemon's median callback (Python idle, so a
             # little less than under load): what any client doing that work there would meet
             twin_us = round(float(np.median(live.callback_times_ns()[-int(FS / period):])) / 1e3, 1)
-            procs.append(subprocess.Popen([str(twin_exe), TWIN, str(n_ch), str(twin_us)], env=env,
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            procs.append(subprocess.Popen([str(twin_exe), TWIN, str(n_ch), str(twin_us), str(twin_file)],
+                                          env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                           start_new_session=True))
             twin_ins = [f"{TWIN}:in_{i + 1}" for i in range(n_ch)]
             deadline = time.monotonic() + 10
@@ -659,6 +712,7 @@ def run_config(n_ch: int, period: int, seconds: float, idle_s: float, realtime: 
             steal_at = cpu_steal()
             audio_tids = rt_tids(os.getpid())
             counters_at = {t: thread_counters(os.getpid(), t) for t in audio_tids}
+            twin_at = twin_count(twin_file) if twin_us is not None else 0
             collector = Collector(live, backend)
             load = Load(live, n_ch) if busy else None
             collector.start()
@@ -689,7 +743,9 @@ def run_config(n_ch: int, period: int, seconds: float, idle_s: float, realtime: 
                            "callback": callback_stats(times_ns, period, collector.lost)},
                 "baseline": xrun_row(parsed["late"], BASELINE),
                 "feeder": xrun_row(parsed["late"], FEEDER),
-                "twin": xrun_row(parsed["late"], TWIN) if twin_us is not None else None,
+                "twin": {**xrun_row(parsed["late"], TWIN),
+                         "callback": callback_stats(twin_durations(twin_file, twin_at), period, 0)}
+                if twin_us is not None else None,
                 "other_late": {k: v for k, v in parsed["late"].items() if k not in known},
                 "driver_xruns": parsed["driver_xruns"], "driver_late_us_max": parsed["driver_late_us_max"],
                 "graph_xruns": backend.xruns - xruns_at,
@@ -770,7 +826,9 @@ def print_table(results: list[dict]) -> None:
         print(f"{'':<16} {'feeder, ' + r['feeder_kind'].split()[0]:<30}| {xr(r['feeder'])} |")
         if r.get("twin"):
             label = f"C twin, {r['twin_work_us']:g} us work"
-            print(f"{'':<16} {label:<30}| {xr(r['twin'])} |")
+            ct = r["twin"]["callback"]
+            print(f"{'':<16} {label:<30}| {xr(r['twin'])} | {ct['p50_us']:6.1f} {ct['p99_us']:6.1f} "
+                  f"{ct['max_us']:7.1f}    | {ct['p99_pct']:6.2f} |")
         print(f"{'':<16} {'dummy driver timer misses':<30}| {r['driver_xruns']:5d}  (cycle work up to "
               f"{r['driver_late_us_max']} us when missed)")
         print(f"{'':<16} {'graph total (xrun callback)':<30}| {r['graph_xruns']:5d}  cycles {r['cycles']} of "
@@ -779,7 +837,7 @@ def print_table(results: list[dict]) -> None:
             print(f"{'':<16} other late clients: {r['other_late']}")
     print("(Run = late and still running; (miss) = of those, in the cycle right after a dummy-driver timer "
           "miss,\n which the driver starts at once; Trig = woken but not yet scheduled; C twin = a C client\n"
-          " wired like the daemon that works its median callback time every cycle)")
+          " wired like the daemon, doing fixed work that takes the daemon's idle median on a quiet CPU)")
     print()
     for r in results:
         pl = r["python_load"]
