@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import platform
+import random
 import shutil
 import subprocess
 import sys
@@ -72,8 +73,6 @@ SOAK_CONTROLS = (("fader_db", -12.0, 0.0), ("eq.2.gain_db", -6.0, 6.0),
 
 def soak_changes(n_ch: int, seed: int = 4):
     """Yield the soak's control changes in order, as ``(path, value)``."""
-    import random  # noqa: PLC0415 - only the soak scripts need it
-
     rnd = random.Random(seed)
     i = 0
     while True:

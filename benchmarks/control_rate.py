@@ -2,7 +2,7 @@
 
 A control surface or an OSC client moving a fader sends a change every few
 milliseconds; the block that sees it must not recompute every channel.
-Three cases run interleaved, round by round, on one engine (64 channels x
+These cases run interleaved, round by round, on one engine (64 channels x
 64 frames, full strip, all channels in automix group 1):
 
 - ``none``: no change (the strip alone);
@@ -11,8 +11,8 @@ Three cases run interleaved, round by round, on one engine (64 channels x
   its coefficients ramp per sample; the other sections and channels do not);
 - ``soak``: the soak's control pattern (``realtime_soak.py``) at 1000
   changes per second of audio: fader, EQ band 2 gain, compressor threshold and
-  pan in turn, channels round-robin, so about a dozen channels' EQ glides at
-  any time (what the live soak's blocks see, and offline timings of the
+  pan in turn, channels round-robin, so 16 channels' EQ and 32 channels'
+  gains glide at any time (what the live soak's blocks see, and offline timings of the
   strip alone do not);
 - ``all``: every parameter marked changed before every block (what every
   change cost before per-channel change tracking; also what a values-only
