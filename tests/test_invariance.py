@@ -139,3 +139,25 @@ def test_time_invariance(fs: int, n_ch: int, delay: int) -> None:
     ref = reference(fs, n_ch, False)
     assert np.all(y[:, :delay] == 0.0), "output before the input arrived"
     assert_same(y[:, delay:], ref[:, :-delay], f"input delayed by {delay}")
+
+
+@pytest.mark.parametrize("fs", SAMPLE_RATES)
+def test_glide_independent_of_other_channels_changes(fs: int) -> None:
+    # A channel's EQ and HPF glide does not depend on when another channel's
+    # controls change: channel 2's fader, pan and EQ moved between control
+    # ticks (off the 64-sample grid) while channel 1 glides leave channel 1's
+    # direct out the same, sample for sample.
+    n = int(0.5 * fs)
+    x = rows(0.5 * sine(300.0, n, fs) + noise(n, seed=7, rms_db=-20.0), noise(n, seed=8, rms_db=-12.0))
+    start = int(0.05 * fs) + 5
+    glide = [("ch.1.eq.2.gain_db", 9.0), ("ch.1.eq.2.freq_hz", 2000.0), ("ch.1.hpf.freq_hz", 250.0)]
+    others = {start + 13 + 97 * i: [("ch.2.fader_db", -3.0 - i), ("ch.2.pan", 0.1 * (i % 5)),
+                                    ("ch.2.eq.3.gain_db", float(i % 7))] for i in range(40)}
+    outs = []
+    for events in ({start: glide}, {start: glide, **others}):
+        eng = make_engine(fs, 2, {}, hpf=True, direct_outs=True)
+        outs.append(run_blocks(eng, x, 256, events)[eng.bus_rows("d1")])
+    moved = np.abs(outs[0][0, start:start + int(0.02 * fs)] - x[0, start:start + int(0.02 * fs)])
+    assert moved.max() > 0.01, "channel 1's glide changed nothing"
+    diff = np.abs(outs[1].astype(np.float64) - outs[0].astype(np.float64)).max()
+    assert diff == 0.0, f"channel 1 moved by {diff:.3e} with channel 2's changes"

@@ -45,11 +45,17 @@ def _tick(par, ch_st, send_st, bus_st, am_st, ring_len, fs, fresh, span, ctl):
     n_ch = ch_st.shape[1]
     n_bus = bus_st.shape[0]
     send_base = n_ch * N_CH_PARAMS + n_bus * N_BUS_PARAMS
+    # A tick off the grid (a change arrived mid-tick) is for the channels and
+    # buses that changed: the others' glides, ramps and snaps stay on the grid,
+    # so they never depend on when somebody else's controls moved.
+    on_grid = span == L.CTRL
     for ch in range(n_ch):
         p = par[ch * N_CH_PARAMS:(ch + 1) * N_CH_PARAMS]
         st = ch_st[:, ch]
         fc = _changed(fresh, st[L.C_DIRTY], st[L.C_DIRTY_SEEN])
         st[L.C_DIRTY_SEEN] = st[L.C_DIRTY]
+        if fc == 0 and not on_grid:
+            continue
         channel_tick(p, st, fs, ring_len, fc, span)
         _snap(st, _CH_SNAP)
         # the gate's gain snaps much closer than other gains: it multiplies
@@ -70,6 +76,8 @@ def _tick(par, ch_st, send_st, bus_st, am_st, ring_len, fs, fresh, span, ctl):
     for b in range(n_bus):
         fb = _changed(fresh, bus_st[b, L.B_DIRTY], bus_st[b, L.B_DIRTY_SEEN])
         bus_st[b, L.B_DIRTY_SEEN] = bus_st[b, L.B_DIRTY]
+        if fb == 0 and not on_grid:
+            continue
         bus_tick(par[base + b * N_BUS_PARAMS:base + (b + 1) * N_BUS_PARAMS], bus_st[b], fs, fb, span)
         _snap(bus_st[b], _BUS_SNAP)
     base = send_base + n_ch * n_bus * N_SEND_PARAMS
