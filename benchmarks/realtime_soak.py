@@ -238,7 +238,7 @@ static jack_port_t *ins[MAXP], *outs[2];
 static int n_in;
 static long sweeps;
 static volatile int64_t *durations;  /* [0] = count, then one per cycle */
-static double a1[NCH], a2[NCH], a3[NCH], ic1[NCH], ic2[NCH], y[NCH];
+static double a1[NCH], a2[NCH], a3[NCH], ic1[NCH], ic2[NCH];
 static volatile sig_atomic_t done;
 
 static long now_ns(void) {
@@ -254,7 +254,6 @@ static void work(long n, double x) {
             double v2 = ic2[c] + a2[c] * ic1[c] + a3[c] * v3;
             ic1[c] = 2.0 * v1 - ic1[c];
             ic2[c] = 2.0 * v2 - ic2[c];
-            y[c] = v1 + v2;
         }
 }
 

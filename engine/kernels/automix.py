@@ -337,9 +337,9 @@ def _rows(det, u, gain, am, key, n0, n1, clock, unit_slope, w, fa, p, att, rel, 
             am[k, L.AM_HOLD] >= 0.5 or am[k, L.AM_NOM_LIMIT] > 0.0))
     # a settled fade steps by exactly 0 (fa + 0 == fa), so the targets need
     # only the share; fused with the glide, the targets are never stored
-    faded = True
+    fade_settled = True
     for c in range(n_ch):
-        faded = faded and fa[c] == fa_t[c] and fm[c] == fm_t[c]
+        fade_settled = fade_settled and fa[c] == fa_t[c] and fm[c] == fm_t[c]
     for c in range(n_ch):
         m_n[c] += float(n1 - n0)  # the gain meter's sample count
     for n in range(n0, n1):
@@ -382,7 +382,7 @@ def _rows(det, u, gain, am, key, n0, n1, clock, unit_slope, w, fa, p, att, rel, 
             _group_rules(gain[n], am, grp, share, up, fa)
             for c in range(n_ch):
                 gain[n, c] = _glide(c, gain[n, c], g, sm_up, sm, gt_open, gt_member, gt_rel, m_g2)
-        elif faded:  # no mode fade running: the target is a constant blend of the share
+        elif fade_settled:  # no mode fade running: the target is a constant blend of the share
             for c in range(n_ch):
                 gain[n, c] = _glide(c, fa[c] * share[c] + fm[c], g, sm_up, sm, gt_open, gt_member,
                                     gt_rel, m_g2)
