@@ -182,8 +182,8 @@ def test_server_killed_and_restarted_restores_ports_and_connections(tmp_path):
         c.connect("amx-kill:main_L", "system:playback_1")
         c.close()
         time.sleep(1.5)  # the daemon notes its connections every second
+        mark = len(d.log())  # before the kill: the daemon may log the loss before we read on
         srv.kill()
-        mark = len(d.log())
         d.wait_log("JACK server went away", 30, after=mark)
         time.sleep(1.0)
         assert d.proc.poll() is None
@@ -289,9 +289,9 @@ def test_reload_mid_stream_crossfades_without_a_discontinuity(daemon_factory, se
         pc.set_freewheel(True)
         player.play(tone, loop=True)
         wait_for(lambda: player.played() > FS, 60, "a second of tone")
+        mark = len(d.log())  # before the edit: the watcher may reload before we read on
         path.write_text(SCENE.format(extra="[bus.monitor]\nchannels = 1\n").replace(
             "fader_db = -4.5", "fader_db = -10.5"))
-        mark = len(d.log())
         d.signal(signal.SIGHUP)
         d.wait_log(r"reloaded .*crossfaded", 60, after=mark)
         played = player.played()
@@ -318,8 +318,8 @@ def test_reload_mid_stream_crossfades_without_a_discontinuity(daemon_factory, se
 def test_broken_scene_on_reload_is_reported_and_the_old_one_keeps_playing(daemon_factory, server):
     d, path = daemon_factory(SCENE.format(extra=""), "amx-broken")
     d.wait_log("first cycle")
+    mark = len(d.log())  # before the edit: the watcher may reject it before we read on
     path.write_text(SCENE.format(extra="[ch.1.eq.9]\ngain_db = 99\n").replace("ratio = 3", "ratio = -3"))
-    mark = len(d.log())
     d.signal(signal.SIGHUP)
     m = d.wait_log(r"reload failed, keeping the current scene", 30, after=mark)
     tail = d.log()[mark:]
