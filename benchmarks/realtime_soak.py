@@ -27,7 +27,9 @@ which), and on it, at the same time:
 * with ``--twin``, **a C twin** of the daemon: a small C client wired from
   the feeder like the daemon, that sums its inputs and then does a fixed
   amount of filter arithmetic, calibrated at its start to take the daemon's
-  median callback time (measured just before, Python idle) on a quiet CPU.
+  median callback time on a quiet CPU, as measured just before over the last
+  second of a few seconds of the soak's control traffic alone (no CPU-bound
+  Python threads), so both do the same work in the loaded window.
   It meets whatever any client doing the daemon's work at the daemon's place
   in the graph would meet: where it is late ``Running`` too, the machine made
   both late, not Python; and its callback times (p50, p99, max, timed like the
@@ -102,6 +104,7 @@ FS = 48000
 CONFIGS = ((32, 64), (64, 128))
 SETTLE_S = 3.0          # after wiring, before the window opens (start-up xruns excluded)
 CONTROL_HZ = 1000.0
+TWIN_CAL_S = 4.0        # control traffic alone before the twin is calibrated to the daemon's median
 METER_HZ = 25.0
 SORT_LEN = 200_000
 SORT_PAUSE_S = 0.05     # between two sorted() calls (the other threads get the GIL then)
@@ -435,7 +438,7 @@ def rt_tids(pid: int) -> list[int]:
 class Load:
     """The busy Python side: control changes, a CPU-bound thread, a GIL holder, meters."""
 
-    def __init__(self, live: LiveEngine, n_ch: int) -> None:
+    def __init__(self, live: LiveEngine, n_ch: int, control_only: bool = False) -> None:
         self.live = live
         self.n_ch = n_ch
         self.stop = threading.Event()
@@ -445,8 +448,8 @@ class Load:
         self.spins = 0
         self.sort_ms: list[float] = []
         self.meter_reads = 0
-        self.threads = [threading.Thread(target=f, name=f.__name__, daemon=True)
-                        for f in (self._control, self._spin, self._sort, self._meters)]
+        parts = (self._control,) if control_only else (self._control, self._spin, self._sort, self._meters)
+        self.threads = [threading.Thread(target=f, name=f.__name__, daemon=True) for f in parts]
 
     def start(self) -> None:
         self.t0 = time.monotonic()
@@ -683,9 +686,14 @@ def run_config(n_ch: int, period: int, seconds: float, idle_s: float, realtime: 
         time.sleep(SETTLE_S)
         twin_us, twin_file = None, workdir / f"twin-{tag}.durations"
         if twin_exe is not None:
-            # the C twin works as long as the daemon's median callback (Python idle, so a
-            # little less than under load): what any client doing that work there would meet
+            # the C twin works as long as the daemon's median callback under the soak's
+            # control traffic alone (no CPU-bound Python beside it): the DSP the daemon
+            # really does in the loaded window, on a CPU nobody else in the process wants
+            warm = Load(live, n_ch, control_only=True)
+            warm.start()
+            time.sleep(TWIN_CAL_S)
             twin_us = round(float(np.median(live.callback_times_ns()[-int(FS / period):])) / 1e3, 1)
+            warm.finish()
             procs.append(subprocess.Popen([str(twin_exe), TWIN, str(n_ch), str(twin_us), str(twin_file)],
                                           env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                           start_new_session=True))
@@ -836,7 +844,7 @@ def print_table(results: list[dict]) -> None:
             print(f"{'':<16} other late clients: {r['other_late']}")
     print("(Run = late and still running; (miss) = of those, in the cycle right after a dummy-driver timer "
           "miss,\n which the driver starts at once; Trig = woken but not yet scheduled; C twin = a C client\n"
-          " wired like the daemon, doing fixed work that takes the daemon's idle median on a quiet CPU)")
+          " wired like the daemon, doing fixed work that takes the daemon's median under control traffic\n alone, on a quiet CPU)")
     print()
     for r in results:
         pl = r["python_load"]
