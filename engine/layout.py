@@ -77,6 +77,7 @@ _declare(_ch_slots, "C_BQT")
 _ch_slots += ["bqt"] * 35
 _declare(_ch_slots, "C_BQD")
 _ch_slots += ["bqd"] * 35
+# bit k set while section k's coefficients move (its C_BQD are not all zero)
 _declare(_ch_slots, "C_FRAMP")
 _declare(_ch_slots, "C_Z")
 _ch_slots += ["z"] * 11
@@ -148,7 +149,7 @@ _declare(_bus_slots, "B_BQT")
 _bus_slots += ["bqt"] * 23
 _declare(_bus_slots, "B_BQD")
 _bus_slots += ["bqd"] * 23
-_declare(_bus_slots, "B_FRAMP")
+_declare(_bus_slots, "B_FRAMP")  # as C_FRAMP: a bit per moving EQ section
 _declare(_bus_slots, "B_EQ_F")
 _bus_slots += ["eqf"] * 3
 _declare(_bus_slots, "B_EQ_G")

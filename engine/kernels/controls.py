@@ -58,35 +58,59 @@ FILTER_SMOOTH_MS = 20.0
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def coef_begin(st, cur, tgt, dlt, n) -> None:
-    """Land the previous tick's coefficient ramp exactly on its target."""
-    for i in range(n):
-        st[cur + i] = st[tgt + i]
-        st[dlt + i] = 0.0
+def coef_begin(st, cur, tgt, dlt, moving) -> None:
+    """Land the previous tick's coefficient ramps exactly on their targets.
+
+    ``moving`` has bit ``s`` set for each section whose ramp ran; the others
+    already sit on their targets with zero increments, so a glide of one EQ
+    band touches one section's coefficients, not all of them (their rows are
+    a cache line apart per channel)."""
+    s = 0
+    while moving != 0:
+        if moving & 1:
+            for i in range(s * filters.N_COEF, (s + 1) * filters.N_COEF):
+                st[cur + i] = st[tgt + i]
+                st[dlt + i] = 0.0
+        moving >>= 1
+        s += 1
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def coef_ramp(st, cur, tgt, dlt, n, span, fresh) -> bool:
-    """Per-sample increments taking the coefficients to the new design over
-    ``span`` samples (linear interpolation between control ticks, so a gliding
-    EQ has no zipper steps). Returns True while any coefficient moves."""
-    moving = False
-    for i in range(n):
-        if fresh < 0:
-            st[cur + i] = st[tgt + i]
-        d = (st[tgt + i] - st[cur + i]) / span
-        st[dlt + i] = d
-        moving = moving or d != 0.0
+def coef_ramp(st, cur, tgt, dlt, designed, span, fresh) -> int:
+    """Per-sample increments taking the coefficients of the sections just
+    redesigned (bits of ``designed``) to their new design over ``span``
+    samples (linear interpolation between control ticks, so a gliding EQ has
+    no zipper steps). Returns the bits of the sections that move."""
+    moving = 0
+    s = 0
+    while designed != 0:
+        if designed & 1:
+            for i in range(s * filters.N_COEF, (s + 1) * filters.N_COEF):
+                if fresh < 0:
+                    st[cur + i] = st[tgt + i]
+                d = (st[tgt + i] - st[cur + i]) / span
+                st[dlt + i] = d
+                if d != 0.0:
+                    moving |= 1 << s
+        designed >>= 1
+        s += 1
     return moving
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def eq_tick(p, p_on, st, s_f, s_g, s_q, s_ft, s_qt, s_bq, fs, a_tick, fresh):
-    """Advance the 4 EQ bands' glides; redesign moving bands. Returns True while ramping.
+    """Advance the 4 EQ bands' glides; redesign moving bands.
 
     Frequency and Q glide in the log domain; their targets' logs are kept in
-    ``s_ft``, ``s_qt`` from the tick that saw them change (``fresh != 0``)."""
+    ``s_ft``, ``s_qt`` from the tick that saw them change (``fresh != 0``).
+
+    Returns
+    -------
+    (bool, int)
+        True while any band glides; bit ``k`` set for each band redesigned.
+    """
     ramping = False
+    designed = 0
     for k in range(N_EQ_BANDS):
         pk = p_on + 1 + 4 * k
         if fresh != 0:
@@ -104,11 +128,12 @@ def eq_tick(p, p_on, st, s_f, s_g, s_q, s_ft, s_qt, s_bq, fs, a_tick, fresh):
         moving = f != st[s_f + k] or g != st[s_g + k] or q != st[s_q + k]
         if moving or fresh != 0:
             filters.design(int(p[pk]), math.exp(f), g, math.exp(q), fs, st, s_bq + filters.N_COEF * k)
+            designed |= 1 << k
         st[s_f + k] = f
         st[s_g + k] = g
         st[s_q + k] = q
         ramping = ramping or f != f_t or g != g_t or q != q_t
-    return ramping
+    return ramping, designed
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -143,8 +168,7 @@ def channel_tick(p, st, fs, max_delay, fresh, span):
     """
     if fresh == 0 and st[L.C_RAMPING] == 0.0 and st[L.C_FRAMP] == 0.0:
         return
-    n_coef = 6 * filters.N_COEF
-    coef_begin(st, L.C_BQ, L.C_BQT, L.C_BQD, n_coef)
+    coef_begin(st, L.C_BQ, L.C_BQT, L.C_BQD, int(st[L.C_FRAMP]))
     a_tick = one_pole_coef(FILTER_SMOOTH_MS, fs, float(L.CTRL))
     if fresh != 0:
         # gains: trim * polarity; fader * mute; main assign; constant-power pan
@@ -199,7 +223,9 @@ def channel_tick(p, st, fs, max_delay, fresh, span):
         st[L.C_HPF_FT] = math.log(p[P_HPF_F])
     f_t = st[L.C_HPF_FT]
     f = f_t if fresh < 0 else approach(st[L.C_HPF_F], f_t, a_tick)
+    designed = 0
     if f != st[L.C_HPF_F] or fresh != 0:
+        designed = 0b11
         if p[P_HPF_SLOPE] >= 0.5:
             filters.design(filters.HIGH_PASS, math.exp(f), 0.0, filters.BUTTER4_Q1, fs, st, L.C_BQT)
             filters.design(filters.HIGH_PASS, math.exp(f), 0.0, filters.BUTTER4_Q2, fs, st, L.C_BQT + filters.N_COEF)
@@ -208,11 +234,11 @@ def channel_tick(p, st, fs, max_delay, fresh, span):
             filters.identity(st, L.C_BQT + filters.N_COEF)
     st[L.C_HPF_F] = f
     ramping = ramping or f != f_t
-    ramping = eq_tick(p, P_EQ_ON, st, L.C_EQ_F, L.C_EQ_G, L.C_EQ_Q, L.C_EQ_FT, L.C_EQ_QT,
-                      L.C_BQT + 2 * filters.N_COEF, fs, a_tick, fresh) or ramping
-    st[L.C_RAMPING] = 1.0 if ramping else 0.0
-    moving = coef_ramp(st, L.C_BQ, L.C_BQT, L.C_BQD, n_coef, span, fresh)
-    st[L.C_FRAMP] = 1.0 if moving else 0.0
+    eq_ramping, eq_designed = eq_tick(p, P_EQ_ON, st, L.C_EQ_F, L.C_EQ_G, L.C_EQ_Q, L.C_EQ_FT,
+                                      L.C_EQ_QT, L.C_BQT + 2 * filters.N_COEF, fs, a_tick, fresh)
+    st[L.C_RAMPING] = 1.0 if ramping or eq_ramping else 0.0
+    # sections 0-1 the high-pass, 2-5 the EQ bands
+    st[L.C_FRAMP] = float(coef_ramp(st, L.C_BQ, L.C_BQT, L.C_BQD, designed | eq_designed << 2, span, fresh))
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -220,8 +246,7 @@ def bus_tick(p, st, fs, fresh, span):
     """Control tick of one bus (EQ glides, compressor, limiter, fader)."""
     if fresh == 0 and st[L.B_RAMPING] == 0.0 and st[L.B_FRAMP] == 0.0:
         return
-    n_coef = 4 * filters.N_COEF
-    coef_begin(st, L.B_BQ, L.B_BQT, L.B_BQD, n_coef)
+    coef_begin(st, L.B_BQ, L.B_BQT, L.B_BQD, int(st[L.B_FRAMP]))
     a_tick = one_pole_coef(FILTER_SMOOTH_MS, fs, float(L.CTRL))
     if fresh != 0:
         st[L.B_GF_T] = 0.0 if p[PB_MUTE] >= 0.5 else db_to_gain(p[PB_FADER])
@@ -249,8 +274,7 @@ def bus_tick(p, st, fs, fresh, span):
     mk = mk_t if fresh < 0 else approach(st[L.B_C_MAKEUP], mk_t, a_tick)
     st[L.B_C_MAKEUP] = mk
     ramping = mk != mk_t
-    ramping = eq_tick(p, PB_EQ_ON, st, L.B_EQ_F, L.B_EQ_G, L.B_EQ_Q, L.B_EQ_FT, L.B_EQ_QT, L.B_BQT,
-                      fs, a_tick, fresh) or ramping
-    st[L.B_RAMPING] = 1.0 if ramping else 0.0
-    moving = coef_ramp(st, L.B_BQ, L.B_BQT, L.B_BQD, n_coef, span, fresh)
-    st[L.B_FRAMP] = 1.0 if moving else 0.0
+    eq_ramping, designed = eq_tick(p, PB_EQ_ON, st, L.B_EQ_F, L.B_EQ_G, L.B_EQ_Q, L.B_EQ_FT, L.B_EQ_QT,
+                                   L.B_BQT, fs, a_tick, fresh)
+    st[L.B_RAMPING] = 1.0 if ramping or eq_ramping else 0.0
+    st[L.B_FRAMP] = float(coef_ramp(st, L.B_BQ, L.B_BQT, L.B_BQD, designed, span, fresh))

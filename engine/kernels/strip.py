@@ -165,14 +165,12 @@ def filter_pair_pass(w, S, k0, z0, n0, n1, ramp):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def pair_moving(S, k0) -> bool:
-    """True if any ramping channel has a nonzero increment for the two
-    sections whose coefficients start at row ``k0``."""
-    d0 = k0 + (L.C_BQD - L.C_BQ)
+    """True if any channel ramps one of the two sections whose coefficients
+    start at row ``k0`` (``C_FRAMP`` has a bit per moving section)."""
+    bits = 3 << ((k0 - L.C_BQ) // N_COEF)
     for c in range(S.shape[1]):
-        if S[L.C_FRAMP, c] != 0.0:
-            for r in range(d0, d0 + 2 * N_COEF):
-                if S[r, c] != 0.0:
-                    return True
+        if int(S[L.C_FRAMP, c]) & bits:
+            return True
     return False
 
 
