@@ -94,6 +94,7 @@ _declare(_ch_slots, "C_HPF_FT C_EQ_FT")
 _ch_slots += ["eqft"] * 3
 _declare(_ch_slots, "C_EQ_QT")
 _ch_slots += ["eqqt"] * 3
+# bits of what still glides between changes (controls.GLIDE_*)
 _declare(_ch_slots, "C_RAMPING")
 # wet/dry of the switched sections, current and target
 _declare(_ch_slots, "C_HPF_MIX C_HPF_MIX_T C_EQ_MIX C_EQ_MIX_T")
@@ -160,7 +161,7 @@ _declare(_bus_slots, "B_EQ_FT")  # log-domain targets, as for channels
 _bus_slots += ["eqft"] * 3
 _declare(_bus_slots, "B_EQ_QT")
 _bus_slots += ["eqqt"] * 3
-_declare(_bus_slots, "B_RAMPING B_EQ_MIX B_EQ_MIX_T")
+_declare(_bus_slots, "B_RAMPING B_EQ_MIX B_EQ_MIX_T")  # B_RAMPING as C_RAMPING
 _declare(_bus_slots, "B_C_LVL B_C_DHC B_C_SINCE B_C_LVL_SEEN B_C_WANT B_C_GR B_C_GAIN B_C_MAKEUP "
                      "B_C_ON B_C_THR B_C_RATIO B_C_KNEE B_C_ATT B_C_REL")
 _declare(_bus_slots, "B_GF B_GF_T B_L_CEIL B_L_CEIL_T B_L_ON B_L_REL B_L_MR B_L_SUM B_L_POS "

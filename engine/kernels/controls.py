@@ -55,6 +55,9 @@ assert BUS_SLOT["duck.release_ms"] == PB_DUCK + 5
 
 #: Smoothing of filter parameters (per tick): 20 ms, the declared smoothing_ms.
 FILTER_SMOOTH_MS = 20.0
+#: Bits of ``C_RAMPING`` / ``B_RAMPING``: what still glides between changes
+#: (make-up gain or a delay crossfade; the high-pass; EQ band k at bit 2 + k).
+GLIDE_OTHER, GLIDE_HPF, GLIDE_EQ_SHIFT = 1, 2, 2
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -98,20 +101,24 @@ def coef_ramp(st, cur, tgt, dlt, designed, span, fresh) -> int:
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def eq_tick(p, p_on, st, s_f, s_g, s_q, s_ft, s_qt, s_bq, fs, a_tick, fresh):
+def eq_tick(p, p_on, st, s_f, s_g, s_q, s_ft, s_qt, s_bq, fs, a_tick, fresh, gliding):
     """Advance the 4 EQ bands' glides; redesign moving bands.
 
     Frequency and Q glide in the log domain; their targets' logs are kept in
     ``s_ft``, ``s_qt`` from the tick that saw them change (``fresh != 0``).
+    Between changes only the bands with a bit in ``gliding`` are visited: a
+    settled band would step by exactly 0.
 
     Returns
     -------
-    (bool, int)
-        True while any band glides; bit ``k`` set for each band redesigned.
+    (int, int)
+        Bit ``k`` set for each band still gliding; for each band redesigned.
     """
-    ramping = False
+    ramping = 0
     designed = 0
     for k in range(N_EQ_BANDS):
+        if fresh == 0 and not gliding >> k & 1:
+            continue
         pk = p_on + 1 + 4 * k
         if fresh != 0:
             st[s_ft + k] = math.log(p[pk + 1])
@@ -132,7 +139,8 @@ def eq_tick(p, p_on, st, s_f, s_g, s_q, s_ft, s_qt, s_bq, fs, a_tick, fresh):
         st[s_f + k] = f
         st[s_g + k] = g
         st[s_q + k] = q
-        ramping = ramping or f != f_t or g != g_t or q != q_t
+        if f != f_t or g != g_t or q != q_t:
+            ramping |= 1 << k
     return ramping, designed
 
 
@@ -168,6 +176,7 @@ def channel_tick(p, st, fs, max_delay, fresh, span):
     """
     if fresh == 0 and st[L.C_RAMPING] == 0.0 and st[L.C_FRAMP] == 0.0:
         return
+    gliding = int(st[L.C_RAMPING])
     coef_begin(st, L.C_BQ, L.C_BQT, L.C_BQD, int(st[L.C_FRAMP]))
     a_tick = one_pole_coef(FILTER_SMOOTH_MS, fs, float(L.CTRL))
     if fresh != 0:
@@ -213,30 +222,33 @@ def channel_tick(p, st, fs, max_delay, fresh, span):
     # comp makeup glides per tick (in dB)
     mk_t = p[P_COMP_ON + 6] if p[P_COMP_ON] >= 0.5 else 0.0
     mk = mk_t if fresh < 0 else approach(st[L.C_C_MAKEUP], mk_t, a_tick)
-    ramping = mk != mk_t
     st[L.C_C_MAKEUP] = mk
     # a crossfade still running keeps the channel ticking
-    ramping = ramping or st[L.C_DLY_XF] < 1.0 or st[L.C_DLY] != min(
-        math.floor(p[P_DELAY] * 0.001 * fs + 0.5), max_delay - 1.0)
+    ramping = GLIDE_OTHER if mk != mk_t or st[L.C_DLY_XF] < 1.0 or st[L.C_DLY] != min(
+        math.floor(p[P_DELAY] * 0.001 * fs + 0.5), max_delay - 1.0) else 0
     # high-pass: 12 dB/oct one Butterworth section, 24 dB/oct two
-    if fresh != 0:
-        st[L.C_HPF_FT] = math.log(p[P_HPF_F])
-    f_t = st[L.C_HPF_FT]
-    f = f_t if fresh < 0 else approach(st[L.C_HPF_F], f_t, a_tick)
     designed = 0
-    if f != st[L.C_HPF_F] or fresh != 0:
-        designed = 0b11
-        if p[P_HPF_SLOPE] >= 0.5:
-            filters.design(filters.HIGH_PASS, math.exp(f), 0.0, filters.BUTTER4_Q1, fs, st, L.C_BQT)
-            filters.design(filters.HIGH_PASS, math.exp(f), 0.0, filters.BUTTER4_Q2, fs, st, L.C_BQT + filters.N_COEF)
-        else:
-            filters.design(filters.HIGH_PASS, math.exp(f), 0.0, filters.BUTTER2_Q, fs, st, L.C_BQT)
-            filters.identity(st, L.C_BQT + filters.N_COEF)
-    st[L.C_HPF_F] = f
-    ramping = ramping or f != f_t
+    if fresh != 0 or gliding & GLIDE_HPF:
+        if fresh != 0:
+            st[L.C_HPF_FT] = math.log(p[P_HPF_F])
+        f_t = st[L.C_HPF_FT]
+        f = f_t if fresh < 0 else approach(st[L.C_HPF_F], f_t, a_tick)
+        if f != st[L.C_HPF_F] or fresh != 0:
+            designed = 0b11
+            if p[P_HPF_SLOPE] >= 0.5:
+                filters.design(filters.HIGH_PASS, math.exp(f), 0.0, filters.BUTTER4_Q1, fs, st, L.C_BQT)
+                filters.design(filters.HIGH_PASS, math.exp(f), 0.0, filters.BUTTER4_Q2, fs, st,
+                               L.C_BQT + filters.N_COEF)
+            else:
+                filters.design(filters.HIGH_PASS, math.exp(f), 0.0, filters.BUTTER2_Q, fs, st, L.C_BQT)
+                filters.identity(st, L.C_BQT + filters.N_COEF)
+        st[L.C_HPF_F] = f
+        if f != f_t:
+            ramping |= GLIDE_HPF
     eq_ramping, eq_designed = eq_tick(p, P_EQ_ON, st, L.C_EQ_F, L.C_EQ_G, L.C_EQ_Q, L.C_EQ_FT,
-                                      L.C_EQ_QT, L.C_BQT + 2 * filters.N_COEF, fs, a_tick, fresh)
-    st[L.C_RAMPING] = 1.0 if ramping or eq_ramping else 0.0
+                                      L.C_EQ_QT, L.C_BQT + 2 * filters.N_COEF, fs, a_tick, fresh,
+                                      gliding >> GLIDE_EQ_SHIFT)
+    st[L.C_RAMPING] = float(ramping | eq_ramping << GLIDE_EQ_SHIFT)
     # sections 0-1 the high-pass, 2-5 the EQ bands
     st[L.C_FRAMP] = float(coef_ramp(st, L.C_BQ, L.C_BQT, L.C_BQD, designed | eq_designed << 2, span, fresh))
 
@@ -273,8 +285,8 @@ def bus_tick(p, st, fs, fresh, span):
     mk_t = p[PB_COMP_ON + 6] if p[PB_COMP_ON] >= 0.5 else 0.0
     mk = mk_t if fresh < 0 else approach(st[L.B_C_MAKEUP], mk_t, a_tick)
     st[L.B_C_MAKEUP] = mk
-    ramping = mk != mk_t
+    ramping = GLIDE_OTHER if mk != mk_t else 0
     eq_ramping, designed = eq_tick(p, PB_EQ_ON, st, L.B_EQ_F, L.B_EQ_G, L.B_EQ_Q, L.B_EQ_FT, L.B_EQ_QT,
-                                   L.B_BQT, fs, a_tick, fresh)
-    st[L.B_RAMPING] = 1.0 if ramping or eq_ramping else 0.0
+                                   L.B_BQT, fs, a_tick, fresh, int(st[L.B_RAMPING]) >> GLIDE_EQ_SHIFT)
+    st[L.B_RAMPING] = float(ramping | eq_ramping << GLIDE_EQ_SHIFT)
     st[L.B_FRAMP] = float(coef_ramp(st, L.B_BQ, L.B_BQT, L.B_BQD, designed, span, fresh))
