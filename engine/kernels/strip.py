@@ -145,33 +145,38 @@ def _tap(ring, wi, d, c, live, n_ring):
 @njit(cache=True, nogil=True, error_model="numpy")
 def filter_pair_pass(w, S, k0, z0, n0, n1, ramp):
     """Two consecutive SVF sections in one sweep over ``w`` (half the memory
-    traffic of two passes). With ``ramp`` the coefficients also advance by
-    their per-sample increments (two ramped passes), unless no channel's
-    increments for this pair are nonzero: adding zeros changes nothing, so the
-    static sweep then gives the same samples (one EQ band gliding on one
-    channel no longer sends every channel's other sections down the slower
-    path)."""
+    traffic of two passes). With ``ramp`` a section whose coefficients move
+    on some channel advances them by their per-sample increments instead
+    (adding zero increments changes nothing, so the channels and sections
+    that do not move give the same samples either way: one EQ band gliding
+    on one channel sends only that band down the slower path)."""
     k1 = k0 + N_COEF
-    if ramp and pair_moving(S, k0):
-        for k in (k0, k1):
-            d = k + (L.C_BQD - L.C_BQ)
-            z = z0 + 2 * (k - k0) // N_COEF
-            _svf_ramp(w, S[k], S[k + 1], S[k + 2], S[k + 3], S[k + 4], S[k + 5],
-                      S[d], S[d + 1], S[d + 2], S[d + 3], S[d + 4], S[d + 5], S[z], S[z + 1], n0, n1)
-        return
+    if ramp:
+        moving = sections_moving(S, k0)
+        if moving != 0:
+            for k in (k0, k1):
+                z = z0 + 2 * (k - k0) // N_COEF
+                if moving & (1 << (k - k0) // N_COEF):
+                    d = k + (L.C_BQD - L.C_BQ)
+                    _svf_ramp(w, S[k], S[k + 1], S[k + 2], S[k + 3], S[k + 4], S[k + 5],
+                              S[d], S[d + 1], S[d + 2], S[d + 3], S[d + 4], S[d + 5], S[z], S[z + 1], n0, n1)
+                else:
+                    _svf1(w, S[k], S[k + 1], S[k + 2], S[k + 3], S[k + 4], S[k + 5], S[z], S[z + 1], n0, n1)
+            return
     _svf2(w, S[k0], S[k0 + 1], S[k0 + 2], S[k0 + 3], S[k0 + 4], S[k0 + 5], S[z0], S[z0 + 1],
           S[k1], S[k1 + 1], S[k1 + 2], S[k1 + 3], S[k1 + 4], S[k1 + 5], S[z0 + 2], S[z0 + 3], n0, n1)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def pair_moving(S, k0) -> bool:
-    """True if any channel ramps one of the two sections whose coefficients
-    start at row ``k0`` (``C_FRAMP`` has a bit per moving section)."""
-    bits = 3 << ((k0 - L.C_BQ) // N_COEF)
+def sections_moving(S, k0) -> int:
+    """Bits 0 and 1 for the two sections whose coefficients start at row
+    ``k0``, set where some channel ramps that section (``C_FRAMP`` has a bit
+    per moving section)."""
+    sh = (k0 - L.C_BQ) // N_COEF
+    bits = 0
     for c in range(S.shape[1]):
-        if int(S[L.C_FRAMP, c]) & bits:
-            return True
-    return False
+        bits |= int(S[L.C_FRAMP, c]) >> sh & 3
+    return bits
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
@@ -189,6 +194,13 @@ def _svf_ramp(w, a1, a2, a3, m0, m1, m2, d1, d2, d3, e0, e1, e2, ic1, ic2, n0, n
             k2 = m2[c] + e2[c]
             a1[c], a2[c], a3[c], m0[c], m1[c], m2[c] = c1, c2, c3, k0, k1, k2
             w[n, c], ic1[c], ic2[c] = tick(w[n, c], c1, c2, c3, k0, k1, k2, ic1[c], ic2[c])
+
+
+@njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
+def _svf1(w, a1, a2, a3, m0, m1, m2, ic1, ic2, n0, n1):
+    for n in range(n0, n1):
+        for c in range(w.shape[1]):
+            w[n, c], ic1[c], ic2[c] = tick(w[n, c], a1[c], a2[c], a3[c], m0[c], m1[c], m2[c], ic1[c], ic2[c])
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
