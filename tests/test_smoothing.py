@@ -27,6 +27,7 @@ from signals import (
     direct,
     make_engine,
     one_pole_coef,
+    rms,
     rows,
     run_blocks,
     sine,
@@ -172,6 +173,47 @@ def test_eq_gain_jump_has_no_click(fs: int, tone_hz: float) -> None:
     assert got <= 1.05 * bound, f"max step {got:.4e} vs steady {bound:.4e} ({got / bound:.3f}x)"
     # and the change did happen: by the end the output is the boosted one
     np.testing.assert_allclose(jump[-1000:], boosted[-1000:], atol=1e-5)
+
+
+@pytest.mark.parametrize("fs", SAMPLE_RATES)
+@pytest.mark.parametrize("partner_glides", [False, True])
+def test_eq_glide_keeps_the_other_band_of_its_pair(fs: int, partner_glides: bool) -> None:
+    # Bands 3 and 4 are filtered in one sweep; while band 3 glides on channel 1
+    # (0 -> +12 dB at 1 kHz), alone or with band 4 on channel 2 (-6 -> +6 dB at
+    # 8 kHz), each channel's other band of the pair stays put: band 4 of
+    # channel 1 is a static +6 dB peak at 8 kHz throughout. Read with an 8 kHz tone on channel
+    # 1: its level during band 3's glide stays between the two steady cases
+    # (band 3 at 0 and at +12 dB, which three octaves up differ little), and both
+    # channels end on the steady output of the final settings.
+    n = int(0.5 * fs)
+    p = int(0.2 * fs) + 17
+    x = rows(sine(8000.0, n, fs, undb(-20.0)), sine(2500.0, n, fs, undb(-20.0)))
+    base = {"ch.1.eq.3.freq_hz": 1000.0}
+    for ch, g in ((1, 6.0), (2, -6.0)):
+        base.update({f"ch.{ch}.eq.4.type": "peak", f"ch.{ch}.eq.4.freq_hz": 8000.0, f"ch.{ch}.eq.4.q": 2.0,
+                     f"ch.{ch}.eq.4.gain_db": g})
+    glide = [("ch.1.eq.3.gain_db", 12.0)] + [("ch.2.eq.4.gain_db", 6.0)] * partner_glides
+
+    def run(params: dict, events: dict) -> np.ndarray:
+        eng = make_engine(fs, 2, {**base, **params}, direct_outs=True)
+        y = run_blocks(eng, x, 128, events)
+        return np.stack([direct(eng, y, 1), direct(eng, y, 2)])
+
+    jump = run({}, {p: glide})
+    before = run({}, {})
+    after = run(dict(glide), {})
+    period = int(round(fs / 8000.0 * 8))  # a whole number of 8 kHz cycles (1 ms)
+
+    def level_db(y: np.ndarray, at: int) -> float:
+        return db(rms(y[at:at + period]))
+
+    lo = min(level_db(before[0], p), level_db(after[0], p))
+    hi = max(level_db(before[0], p), level_db(after[0], p))
+    assert hi - lo < 0.5  # band 3 at 1 kHz barely reaches 8 kHz
+    assert lo == pytest.approx(db(undb(-20.0) / math.sqrt(2.0)) + 6.0, abs=0.25)  # band 4's +6 dB is there
+    for at in range(p, p + int(0.1 * fs), period):
+        assert lo - 0.02 <= level_db(jump[0], at) <= hi + 0.02, f"{(at - p) / fs * 1e3:.1f} ms into the glide"
+    np.testing.assert_allclose(jump[:, -1000:], after[:, -1000:], atol=1e-5)
 
 
 # -- corrupt input ---------------------------------------------------------------------------------
