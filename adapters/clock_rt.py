@@ -1,7 +1,10 @@
 """Callback timing from compiled code: ``clock_gettime(CLOCK_MONOTONIC)`` via libc.
 
 The durations go into the root's ring (``R_TIMES``) for the control side's
-p50/p99/max, without a system call beyond the vDSO clock read.
+p50/p99/max, without a system call beyond the vDSO clock read. Beside each
+duration, ``R_STARTS`` keeps when the callback started and the frame time of
+its cycle, so a late cycle can be told apart: the callback started late (the
+cycle began late, or the thread was woken late) or it ran long.
 """
 
 from __future__ import annotations
@@ -29,9 +32,12 @@ def now_ns(root):
 
 
 @njit(inline="always")
-def elapsed_ns(root, t0):
-    """Record the time since ``t0`` in the durations ring."""
+def elapsed_ns(root, t0, frame):
+    """Record the time since ``t0`` in the durations ring, with ``t0`` and the cycle's ``frame``."""
     times = carray(address_to_voidptr(root[R.R_TIMES]), (R.TIMES_LEN,), np.int64)
+    starts = carray(address_to_voidptr(root[R.R_STARTS]), (R.TIMES_LEN, 2), np.int64)
     idx = root[R.R_TIMES_IDX]
     times[idx % R.TIMES_LEN] = now_ns(root) - t0
+    starts[idx % R.TIMES_LEN, 0] = t0
+    starts[idx % R.TIMES_LEN, 1] = frame
     root[R.R_TIMES_IDX] = idx + 1

@@ -39,8 +39,11 @@ def jack_process(nframes, arg):
     cap = root[R.R_PHYS_FRAMES]
     in_ports = carray(address_to_voidptr(root[R.R_IN_PORTS]), (R.MAX_PORTS,), np.uint64)
     out_ports = carray(address_to_voidptr(root[R.R_OUT_PORTS]), (R.MAX_PORTS,), np.uint64)
+    frame = root[R.R_FRAMES]
+    if root[R.R_CLIENT] != 0:
+        frame = np.int64(_last_frame_time(address_to_voidptr(root[R.R_CLIENT])))
     if root[R.R_STARTED] == 0 and root[R.R_CLIENT] != 0:
-        root[R.R_FIRST_FRAME] = _last_frame_time(address_to_voidptr(root[R.R_CLIENT]))
+        root[R.R_FIRST_FRAME] = frame
         root[R.R_FIRST_AT] = root[R.R_FRAMES]
         root[R.R_STARTED] = 1
     if n > cap:  # larger than any JACK period; answer with silence rather than overrun
@@ -67,5 +70,5 @@ def jack_process(nframes, arg):
             buf = carray(_port_get_buffer(address_to_voidptr(out_ports[s]), nframes), (n,), np.float32)
             for i in range(n):
                 buf[i] = phys_out[s, i]
-    elapsed_ns(root, t0)
+    elapsed_ns(root, t0, frame)
     return 0

@@ -26,6 +26,7 @@ def pa_stream(inp, outp, frames, time_info, status, arg):
     """``PaStreamCallback``: device → engine → device, for one buffer."""
     root = carray(arg, (R.N_ROOT,), np.int64)
     t0 = now_ns(root)
+    frame = root[R.R_FRAMES]
     n = np.int64(frames)
     dev_in = root[R.R_DEV_IN]
     dev_out = root[R.R_DEV_OUT]
@@ -58,5 +59,5 @@ def pa_stream(inp, outp, frames, time_info, status, arg):
         else:
             for i in range(n):
                 out[i * dev_out + s] = 0.0
-    elapsed_ns(root, t0)
+    elapsed_ns(root, t0, frame)
     return PA_CONTINUE

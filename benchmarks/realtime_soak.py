@@ -119,12 +119,18 @@ BASELINE = "soak-baseline"
 EQ_GAINS_DB = (2.0, -3.0, 2.5, 1.5)
 
 FEEDER_C = r"""
-/* realtime_soak feeder: N outputs of enveloped noise (no JACK headers needed) */
+/* realtime_soak feeder: N outputs of enveloped noise (no JACK headers needed).
+   The first client of every cycle: with a TIMING file it stores, per cycle,
+   when its callback started and ended (ns) and the cycle's frame time, so the
+   soak can tell a cycle that began late from a client that was woken late. */
+#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct _jack_client jack_client_t;
@@ -138,18 +144,29 @@ int jack_deactivate(jack_client_t *);
 int jack_client_close(jack_client_t *);
 void *jack_port_get_buffer(jack_port_t *, jack_nframes_t);
 jack_nframes_t jack_get_sample_rate(jack_client_t *);
+jack_nframes_t jack_last_frame_time(const jack_client_t *);
 
 #define MAXP 256
+#define MAXT 3000000
 #define TWO_PI 6.283185307179586
+static jack_client_t *client;
 static jack_port_t *ports[MAXP];
 static int n_ports;
 static uint32_t rng[MAXP];
 static float lp[MAXP];
 static double phase[MAXP], inc[MAXP];
+static volatile int64_t *timing;  /* [0] = count, then (start ns, end ns, frame) per cycle */
 static volatile sig_atomic_t done;
+
+static int64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 static int process(jack_nframes_t n, void *arg) {
     (void)arg;
+    int64_t t0 = now_ns();
     for (int p = 0; p < n_ports; p++) {
         float *buf = (float *)jack_port_get_buffer(ports[p], n);
         double s = sin(phase[p]);
@@ -167,6 +184,15 @@ static int process(jack_nframes_t n, void *arg) {
         rng[p] = x;
         lp[p] = y;
     }
+    if (timing) {
+        int64_t k = timing[0];
+        if (k < MAXT) {
+            timing[1 + 3 * k] = t0;
+            timing[2 + 3 * k] = now_ns();
+            timing[3 + 3 * k] = jack_last_frame_time(client);
+            timing[0] = k + 1;
+        }
+    }
     return 0;
 }
 
@@ -176,9 +202,16 @@ int main(int argc, char **argv) {
     const char *name = argc > 1 ? argv[1] : "soak-feeder";
     n_ports = argc > 2 ? atoi(argv[2]) : 32;
     if (n_ports < 1 || n_ports > MAXP) return 2;
+    if (argc > 3) {
+        int fd = open(argv[3], O_RDWR | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0 || ftruncate(fd, (3 * MAXT + 1) * 8) != 0) { perror("feeder: timing file"); return 1; }
+        timing = mmap(NULL, (3 * MAXT + 1) * 8, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (timing == MAP_FAILED) { perror("feeder: mmap"); return 1; }
+    }
     int status = 0;
     jack_client_t *c = jack_client_open(name, 1 /* JackNoStartServer */, &status);
     if (!c) { fprintf(stderr, "feeder: jack_client_open failed (0x%x)\n", status); return 1; }
+    client = c;
     double sr = jack_get_sample_rate(c);
     for (int p = 0; p < n_ports; p++) {
         char pn[32];
@@ -517,7 +550,7 @@ class Collector:
         self.live = live
         self.backend = backend
         self.stop = threading.Event()
-        self.chunks: list[np.ndarray] = []
+        self.chunks: list[np.ndarray] = []   # (3, n): duration ns, start ns, frame time
         self.lost = 0
         self.loads: list[float] = []
         self.pos = int(live.root[R.R_TIMES_IDX])
@@ -533,7 +566,8 @@ class Collector:
             self.lost += end - self.pos - R.TIMES_LEN
             self.pos = end - R.TIMES_LEN
         if end > self.pos:
-            self.chunks.append(self.live.times[np.arange(self.pos, end) % R.TIMES_LEN].copy())
+            k = np.arange(self.pos, end) % R.TIMES_LEN
+            self.chunks.append(np.stack([self.live.times[k], self.live.starts[k, 0], self.live.starts[k, 1]]))
             self.pos = end
 
     def _run(self) -> None:
@@ -545,10 +579,11 @@ class Collector:
                 self.loads.append(self.backend.cpu_load())
 
     def finish(self) -> tuple[np.ndarray, list[float]]:
+        """Callbacks of the window, ``(3, n)``: duration (ns), start (ns), frame time; JACK's DSP loads."""
         self.stop.set()
         self.thread.join(5)
         self._drain()
-        return (np.concatenate(self.chunks) if self.chunks else np.zeros(0, np.int64)), self.loads
+        return (np.concatenate(self.chunks, axis=1) if self.chunks else np.zeros((3, 0), np.int64)), self.loads
 
 
 # -- jackd's log ----------------------------------------------------------------------
@@ -620,6 +655,77 @@ def callback_stats(times_ns: np.ndarray, period: int, lost: int) -> dict:
             "n": int(times_ns.size), "lost": lost}
 
 
+def feeder_timing(path: Path) -> np.ndarray:
+    """The feeder's cycles so far, ``(n, 3)``: callback start and end (ns), frame time."""
+    d = np.fromfile(path, dtype=np.int64)
+    return d[1:1 + 3 * int(d[0])].reshape(-1, 3)
+
+
+def _unwrap_frames(f: np.ndarray) -> np.ndarray:
+    # jack_nframes_t wraps at 2**32 (a day at 48 kHz)
+    return f[0] + np.concatenate([[0], np.cumsum(np.diff(f) % 2**32)]) if f.size else f
+
+
+def _floor(o: np.ndarray, w: int) -> np.ndarray:
+    """Where the cycles of ``o`` would start on time: the larger of the minimum over the
+    ``w`` cycles before and the ``w`` cycles after (a late cycle is one above its
+    neighbours; the dummy driver re-anchors its grid later after a timer miss, and
+    the larger minimum follows that step at once)."""
+    pad = np.full(w - 1, np.inf)
+    win = np.lib.stride_tricks.sliding_window_view(np.concatenate([pad, o, pad]), w)
+    return np.maximum(win[:o.size].min(axis=1), win[w - 1:w - 1 + o.size].min(axis=1))
+
+
+def late_cycles(cb: np.ndarray, feeder: np.ndarray | None, period: int) -> dict | None:
+    """Why the daemon finished after the next cycle was due, cycle by cycle.
+
+    Each cycle of the window is split into: how late it began (the feeder, the
+    first client, started later than on the driver's grid), the hand-off (from
+    the feeder's end to the daemon's start: the daemon's thread being woken and
+    scheduled) and the daemon's own callback. A cycle is *late* when the daemon
+    ended after the next cycle's start on the grid; jackd then finds it Running
+    unless the driver itself was late for the next cycle too. Each late cycle is
+    put down to the part that exceeded its median the most.
+    """
+    if feeder is None or cb.shape[1] == 0 or feeder.shape[0] == 0:
+        return None
+    d_ns, s_ns, d_fr = cb[0].astype(np.float64), cb[1].astype(np.float64), _unwrap_frames(cb[2])
+    # the feeder's file spans the run, the daemon's window a part of it: matched by frame
+    # time (the server's clock starts at 0, so within a soak neither wraps before the other)
+    f_fr = _unwrap_frames(feeder[:, 2])
+    idx = np.searchsorted(f_fr, d_fr)
+    ok = (idx < f_fr.size) & (f_fr[np.minimum(idx, f_fr.size - 1)] == d_fr)
+    if ok.sum() < 0.9 * d_fr.size:
+        return None
+    d_ns, s_ns, d_fr, idx = d_ns[ok], s_ns[ok], d_fr[ok], idx[ok]
+    f_start, f_end = feeder[idx, 0].astype(np.float64), feeder[idx, 1].astype(np.float64)
+    p_ns = period / FS * 1e9
+    grid = (d_fr - d_fr[0]) / period * p_ns
+    o = f_start - grid
+    begin_late = o - _floor(o, 100)
+    due_next = f_start - begin_late + p_ns
+    over = s_ns + d_ns - due_next
+    handoff = s_ns - f_end
+    late = over > 0
+    parts = np.stack([begin_late, handoff - np.median(handoff), d_ns - np.median(d_ns)])
+    cause = np.argmax(parts[:, late], axis=0)
+    us = lambda x, q: round(float(np.percentile(x, q)) / 1e3, 1) if x.size else None  # noqa: E731
+    steps = np.diff(d_fr)
+    worst = np.argsort(over)[::-1][:min(5, int(late.sum()))]
+    return {
+        "cycles": int(d_fr.size), "skipped_cycles": int((steps // period - 1)[steps > period].sum()),
+        "late": int(late.sum()),
+        "late_began_late": int((cause == 0).sum()), "late_woken_late": int((cause == 1).sum()),
+        "late_ran_long": int((cause == 2).sum()),
+        "begin_late_us": {"p50": us(begin_late, 50), "p99": us(begin_late, 99), "p999": us(begin_late, 99.9),
+                          "max": us(begin_late, 100)},
+        "handoff_us": {"p50": us(handoff, 50), "p99": us(handoff, 99), "p999": us(handoff, 99.9),
+                       "max": us(handoff, 100)},
+        "worst_late_us": [{"began_late": round(begin_late[i] / 1e3, 1), "handoff": round(handoff[i] / 1e3, 1),
+                           "callback": round(d_ns[i] / 1e3, 1), "over": round(over[i] / 1e3, 1)} for i in worst],
+    }
+
+
 def twin_count(path: Path) -> int:
     """Cycles the C twin has timed so far (the first word of its durations file)."""
     return int(np.fromfile(path, dtype=np.int64, count=1)[0])
@@ -651,6 +757,7 @@ def run_config(n_ch: int, period: int, seconds: float, idle_s: float, realtime: 
         server.start()
     procs: list[subprocess.Popen] = []
     backend = None
+    feeder_file = workdir / f"feeder-{tag}.timing"
     try:
         live = LiveEngine(soak_scene(n_ch, period))
         backend = jb.JackBackend(live, DAEMON, server_name)
@@ -661,7 +768,7 @@ def run_config(n_ch: int, period: int, seconds: float, idle_s: float, realtime: 
                                       stderr=subprocess.DEVNULL, start_new_session=True))
         if feeder_exe is not None:
             feeder_kind = "C (compiled here)"
-            procs.append(subprocess.Popen([str(feeder_exe), FEEDER, str(n_ch)], env=env,
+            procs.append(subprocess.Popen([str(feeder_exe), FEEDER, str(n_ch), str(feeder_file)], env=env,
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                           start_new_session=True))
             feeder_outs = [f"{FEEDER}:out_{i + 1}" for i in range(n_ch)]
@@ -692,7 +799,7 @@ def run_config(n_ch: int, period: int, seconds: float, idle_s: float, realtime: 
             warm = Load(live, n_ch, control_only=True)
             warm.start()
             time.sleep(TWIN_CAL_S)
-            twin_us = round(float(np.median(live.callback_times_ns()[-int(FS / period):])) / 1e3, 1)
+            twin_us = round(float(np.median(live.callback_log()[0][-int(FS / period):])) / 1e3, 1)
             warm.finish()
             procs.append(subprocess.Popen([str(twin_exe), TWIN, str(n_ch), str(twin_us), str(twin_file)],
                                           env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -738,7 +845,7 @@ def run_config(n_ch: int, period: int, seconds: float, idle_s: float, realtime: 
                 for k, v in now.items():
                     counters[k] = counters.get(k, 0) + v - counters_at[t].get(k, 0)
             py = load.finish() if load else None
-            times_ns, loads = collector.finish()
+            cb, loads = collector.finish()
             with open(jlog, "rb") as f:
                 f.seek(log_at)
                 parsed = parse_log(f.read().decode(errors="replace"))
@@ -747,7 +854,9 @@ def run_config(n_ch: int, period: int, seconds: float, idle_s: float, realtime: 
                 "seconds": round(wall, 1), "cycles": live.cycles - cycles_at,
                 "expected_cycles": int(wall * FS / period),
                 "daemon": {**xrun_row(parsed["late"], DAEMON),
-                           "callback": callback_stats(times_ns, period, collector.lost)},
+                           "callback": callback_stats(cb[0], period, collector.lost),
+                           "late_cycles": late_cycles(cb, feeder_timing(feeder_file)
+                                                      if feeder_file.exists() else None, period)},
                 "baseline": xrun_row(parsed["late"], BASELINE),
                 "feeder": xrun_row(parsed["late"], FEEDER),
                 "twin": {**xrun_row(parsed["late"], TWIN),
@@ -856,6 +965,17 @@ def print_table(results: list[dict]) -> None:
               f"{pl['spin_iterations']} spin loops, {pl['meter_reads']} meter reads")
         print(f"  callback p99.9 {cb['p999_us']} us; > 50 % of the period: {cb['over_50pct']}, > period: "
               f"{cb['over_period']}; durations collected {cb['n']} (lost {cb['lost']})")
+        lc = r["daemon"].get("late_cycles")
+        if lc:
+            b, h = lc["begin_late_us"], lc["handoff_us"]
+            print(f"  cycles where the daemon ended after the next was due: {lc['late']} of {lc['cycles']} "
+                  f"(cycle began late {lc['late_began_late']}, daemon woken late {lc['late_woken_late']}, "
+                  f"callback ran long {lc['late_ran_long']}); cycles it missed: {lc['skipped_cycles']}")
+            print(f"  cycle began late (feeder vs the driver's grid) p99 / p99.9 / max {b['p99']} / {b['p999']} / "
+                  f"{b['max']} us; hand-off feeder -> daemon p50 / p99 / max {h['p50']} / {h['p99']} / {h['max']} us")
+            for wl in lc["worst_late_us"]:
+                print(f"    late cycle: began {wl['began_late']} us late, hand-off {wl['handoff']} us, "
+                      f"callback {wl['callback']} us, ended {wl['over']} us after the next was due")
         for label, w in (("busy", r), ("idle", r["idle"])):
             if w:
                 at = w["audio_thread"]

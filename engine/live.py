@@ -127,6 +127,7 @@ class LiveEngine:
         self.in_ports = np.zeros(R.MAX_PORTS, dtype=np.uint64)
         self.out_ports = np.zeros(R.MAX_PORTS, dtype=np.uint64)
         self.times = np.zeros(R.TIMES_LEN, dtype=np.int64)
+        self.starts = np.zeros((R.TIMES_LEN, 2), dtype=np.int64)
         self.timespec = np.zeros(4, dtype=np.int64)
         self.fade = np.zeros(4, dtype=np.float64)
         r = self.root
@@ -136,10 +137,11 @@ class LiveEngine:
         r[R.R_IN_PORTS] = self.in_ports.ctypes.data
         r[R.R_OUT_PORTS] = self.out_ports.ctypes.data
         r[R.R_TIMES] = self.times.ctypes.data
+        r[R.R_STARTS] = self.starts.ctypes.data
         r[R.R_TS] = self.timespec.ctypes.data
         r[R.R_FADE] = self.fade.ctypes.data
         prefault(self.root, self.phys_in, self.phys_out, self.in_ports, self.out_ports, self.times,
-                 self.timespec, self.fade)
+                 self.starts, self.timespec, self.fade)
         self.out_names: list[str | None] = [None] * R.MAX_PORTS
         self.scene = scene
         self.ports = PortLayout.of(scene)
@@ -231,6 +233,20 @@ class LiveEngine:
         if n <= R.TIMES_LEN:
             return self.times[:n].copy()
         return self.times.copy()
+
+    def callback_log(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The last ``TIMES_LEN`` callbacks, oldest first.
+
+        Returns
+        -------
+        durations_ns, starts_ns, frames : int64[n]
+            How long each callback ran, when it started (``CLOCK_MONOTONIC``,
+            ns) and the frame time of its cycle (JACK's ``jack_last_frame_time``,
+            which wraps at 2**32; with PortAudio the engine's frame count).
+        """
+        n = int(self.root[R.R_TIMES_IDX])
+        k = np.arange(max(0, n - R.TIMES_LEN), n) % R.TIMES_LEN
+        return self.times[k], self.starts[k, 0], self.starts[k, 1]
 
     # -- scene changes ------------------------------------------------------------
     def same_layout(self, scene: Scene) -> bool:

@@ -445,3 +445,30 @@ def test_devices_lists_jack_ports_and_portaudio_devices(server):
     assert res.returncode == 0, res.stderr
     assert "system:capture_1" in res.stdout and "capture physical" in res.stdout
     assert "PortAudio devices" in res.stdout and "JACK Audio Connection Kit" in res.stdout
+
+
+def test_callback_log_keeps_each_cycles_start_and_frame_time(server):
+    """The compiled callback logs when each cycle's callback started and its JACK frame
+    time: consecutive callbacks are one period apart in frames and, on the median, in
+    time, and each one starts after the one before it has ended (one thread runs them)."""
+    import tomllib
+
+    from automixd.adapters.jack_backend import JackBackend
+    from automixd.engine.live import LiveEngine
+
+    live = LiveEngine(Scene.from_dict(tomllib.loads(SCENE.format(extra=""))))
+    backend = JackBackend(live, "amx-timing", server.name)
+    backend.start()
+    try:
+        wait_for(lambda: live.cycles > 400, 20, "400 cycles of the in-process client")
+        dur, start, frame = live.callback_log()
+    finally:
+        backend.stop()
+    period = 64
+    assert dur.size > 400 and np.all(dur > 0)
+    steps = (np.diff(frame) % 2**32)  # jack_nframes_t wraps
+    assert np.all(steps % period == 0) and np.all(steps > 0)
+    assert np.mean(steps == period) > 0.95
+    gaps_us = np.diff(start)[steps == period] / 1e3
+    assert np.median(gaps_us) == pytest.approx(period / FS * 1e6, rel=0.05)
+    assert np.all(start[1:] >= start[:-1] + dur[:-1])
