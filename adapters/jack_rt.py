@@ -16,7 +16,7 @@ from numba import carray, cfunc, types
 
 from ..engine import realtime as R
 from ..engine.realtime import address_to_voidptr, phys_views, run_cycle
-from .clock_rt import elapsed_ns, now_ns
+from .clock_rt import elapsed_ns, now_ns, thread_cpu_ns
 
 LIBJACK = ctypes.util.find_library("jack") or "libjack.so.0"
 llvm.load_library_permanently(LIBJACK)
@@ -33,6 +33,7 @@ def jack_process(nframes, arg):
     """``JackProcessCallback``: ports → engine → ports, for one period."""
     root = carray(arg, (R.N_ROOT,), np.int64)
     t0 = now_ns(root)
+    c0 = thread_cpu_ns(root)
     n = np.int64(nframes)
     n_in = root[R.R_N_IN]
     n_out = root[R.R_N_OUT]
@@ -70,5 +71,5 @@ def jack_process(nframes, arg):
             buf = carray(_port_get_buffer(address_to_voidptr(out_ports[s]), nframes), (n,), np.float32)
             for i in range(n):
                 buf[i] = phys_out[s, i]
-    elapsed_ns(root, t0, frame)
+    elapsed_ns(root, t0, c0, frame)
     return 0

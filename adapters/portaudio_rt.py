@@ -12,7 +12,7 @@ from numba import carray, cfunc, types
 
 from ..engine import realtime as R
 from ..engine.realtime import address_to_voidptr, phys_views, run_cycle, voidptr_to_address
-from .clock_rt import elapsed_ns, now_ns
+from .clock_rt import elapsed_ns, now_ns, thread_cpu_ns
 
 #: int PaStreamCallback(const void *input, void *output, unsigned long frameCount,
 #:     const PaStreamCallbackTimeInfo *timeInfo, PaStreamCallbackFlags statusFlags, void *userData)
@@ -26,6 +26,7 @@ def pa_stream(inp, outp, frames, time_info, status, arg):
     """``PaStreamCallback``: device → engine → device, for one buffer."""
     root = carray(arg, (R.N_ROOT,), np.int64)
     t0 = now_ns(root)
+    c0 = thread_cpu_ns(root)
     frame = root[R.R_FRAMES]
     n = np.int64(frames)
     dev_in = root[R.R_DEV_IN]
@@ -59,5 +60,5 @@ def pa_stream(inp, outp, frames, time_info, status, arg):
         else:
             for i in range(n):
                 out[i * dev_out + s] = 0.0
-    elapsed_ns(root, t0, frame)
+    elapsed_ns(root, t0, c0, frame)
     return PA_CONTINUE

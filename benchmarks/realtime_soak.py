@@ -121,8 +121,9 @@ EQ_GAINS_DB = (2.0, -3.0, 2.5, 1.5)
 FEEDER_C = r"""
 /* realtime_soak feeder: N outputs of enveloped noise (no JACK headers needed).
    The first client of every cycle: with a TIMING file it stores, per cycle,
-   when its callback started and ended (ns) and the cycle's frame time, so the
-   soak can tell a cycle that began late from a client that was woken late. */
+   when its callback started and ended (ns), the cycle's frame time and the
+   thread's CPU time in the callback, so the soak can tell a cycle that began
+   late from a client that was woken late or stalled. */
 #include <fcntl.h>
 #include <math.h>
 #include <signal.h>
@@ -155,18 +156,18 @@ static int n_ports;
 static uint32_t rng[MAXP];
 static float lp[MAXP];
 static double phase[MAXP], inc[MAXP];
-static volatile int64_t *timing;  /* [0] = count, then (start ns, end ns, frame) per cycle */
+static volatile int64_t *timing;  /* [0] = count, then (start, end, frame, cpu ns) per cycle */
 static volatile sig_atomic_t done;
 
-static int64_t now_ns(void) {
+static int64_t clock_ns(clockid_t clock) {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(clock, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 static int process(jack_nframes_t n, void *arg) {
     (void)arg;
-    int64_t t0 = now_ns();
+    int64_t t0 = clock_ns(CLOCK_MONOTONIC), c0 = timing ? clock_ns(CLOCK_THREAD_CPUTIME_ID) : 0;
     for (int p = 0; p < n_ports; p++) {
         float *buf = (float *)jack_port_get_buffer(ports[p], n);
         double s = sin(phase[p]);
@@ -187,9 +188,10 @@ static int process(jack_nframes_t n, void *arg) {
     if (timing) {
         int64_t k = timing[0];
         if (k < MAXT) {
-            timing[1 + 3 * k] = t0;
-            timing[2 + 3 * k] = now_ns();
-            timing[3 + 3 * k] = jack_last_frame_time(client);
+            timing[4 + 4 * k] = clock_ns(CLOCK_THREAD_CPUTIME_ID) - c0;
+            timing[1 + 4 * k] = t0;
+            timing[2 + 4 * k] = clock_ns(CLOCK_MONOTONIC);
+            timing[3 + 4 * k] = jack_last_frame_time(client);
             timing[0] = k + 1;
         }
     }
@@ -204,8 +206,8 @@ int main(int argc, char **argv) {
     if (n_ports < 1 || n_ports > MAXP) return 2;
     if (argc > 3) {
         int fd = open(argv[3], O_RDWR | O_CREAT | O_TRUNC, 0644);
-        if (fd < 0 || ftruncate(fd, (3 * MAXT + 1) * 8) != 0) { perror("feeder: timing file"); return 1; }
-        timing = mmap(NULL, (3 * MAXT + 1) * 8, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (fd < 0 || ftruncate(fd, (4 * MAXT + 1) * 8) != 0) { perror("feeder: timing file"); return 1; }
+        timing = mmap(NULL, (4 * MAXT + 1) * 8, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
         if (timing == MAP_FAILED) { perror("feeder: mmap"); return 1; }
     }
     int status = 0;
@@ -550,7 +552,7 @@ class Collector:
         self.live = live
         self.backend = backend
         self.stop = threading.Event()
-        self.chunks: list[np.ndarray] = []   # (3, n): duration ns, start ns, frame time
+        self.chunks: list[np.ndarray] = []   # (4, n): duration ns, start ns, frame time, CPU ns
         self.lost = 0
         self.loads: list[float] = []
         self.pos = int(live.root[R.R_TIMES_IDX])
@@ -567,7 +569,7 @@ class Collector:
             self.pos = end - R.TIMES_LEN
         if end > self.pos:
             k = np.arange(self.pos, end) % R.TIMES_LEN
-            self.chunks.append(np.stack([self.live.times[k], self.live.starts[k, 0], self.live.starts[k, 1]]))
+            self.chunks.append(np.stack([self.live.times[k], *self.live.starts[k].T]))
             self.pos = end
 
     def _run(self) -> None:
@@ -579,11 +581,11 @@ class Collector:
                 self.loads.append(self.backend.cpu_load())
 
     def finish(self) -> tuple[np.ndarray, list[float]]:
-        """Callbacks of the window, ``(3, n)``: duration (ns), start (ns), frame time; JACK's DSP loads."""
+        """Callbacks of the window, ``(4, n)``: duration, start, frame time, CPU ns; JACK's DSP loads."""
         self.stop.set()
         self.thread.join(5)
         self._drain()
-        return (np.concatenate(self.chunks, axis=1) if self.chunks else np.zeros((3, 0), np.int64)), self.loads
+        return (np.concatenate(self.chunks, axis=1) if self.chunks else np.zeros((4, 0), np.int64)), self.loads
 
 
 # -- jackd's log ----------------------------------------------------------------------
@@ -656,9 +658,9 @@ def callback_stats(times_ns: np.ndarray, period: int, lost: int) -> dict:
 
 
 def feeder_timing(path: Path) -> np.ndarray:
-    """The feeder's cycles so far, ``(n, 3)``: callback start and end (ns), frame time."""
+    """The feeder's cycles so far, ``(n, 4)``: callback start and end (ns), frame time, CPU ns."""
     d = np.fromfile(path, dtype=np.int64)
-    return d[1:1 + 3 * int(d[0])].reshape(-1, 3)
+    return d[1:1 + 4 * int(d[0])].reshape(-1, 4)
 
 
 def _unwrap_frames(f: np.ndarray) -> np.ndarray:
@@ -677,19 +679,24 @@ def _floor(o: np.ndarray, w: int) -> np.ndarray:
 
 
 def late_cycles(cb: np.ndarray, feeder: np.ndarray | None, period: int) -> dict | None:
-    """Why the daemon finished after the next cycle was due, cycle by cycle.
+    """Why the daemon finished after the next cycle began, cycle by cycle.
 
-    Each cycle of the window is split into: how late it began (the feeder, the
-    first client, started later than on the driver's grid), the hand-off (from
-    the feeder's end to the daemon's start: the daemon's thread being woken and
-    scheduled) and the daemon's own callback. A cycle is *late* when the daemon
-    ended after the next cycle's start on the grid; jackd then finds it Running
-    unless the driver itself was late for the next cycle too. Each late cycle is
-    put down to the part that exceeded its median the most.
+    Each cycle is split into four parts: how late it began (the feeder, the
+    first client, started later than on the driver's grid: the driver's timer
+    or the feeder's wake-up), the feeder's callback, the hand-off (from the
+    feeder's end to the daemon's start: the daemon's thread being woken and
+    scheduled) and the daemon's callback. A cycle is *late* when the daemon
+    ended after the next cycle began (after the feeder started in it, or where
+    the driver's grid puts it when the feeder has no record of it): jackd
+    then finds the daemon Running. Each late
+    cycle is put down to the part that exceeded its median the most. Where
+    a callback's thread CPU time was measured, the part of a callback its
+    thread was not running (preempted, or its virtual CPU not scheduled) is
+    reported beside it.
     """
     if feeder is None or cb.shape[1] == 0 or feeder.shape[0] == 0:
         return None
-    d_ns, s_ns, d_fr = cb[0].astype(np.float64), cb[1].astype(np.float64), _unwrap_frames(cb[2])
+    d_fr = _unwrap_frames(cb[2])
     # the feeder's file spans the run, the daemon's window a part of it: matched by frame
     # time (the server's clock starts at 0, so within a soak neither wraps before the other)
     f_fr = _unwrap_frames(feeder[:, 2])
@@ -697,32 +704,42 @@ def late_cycles(cb: np.ndarray, feeder: np.ndarray | None, period: int) -> dict 
     ok = (idx < f_fr.size) & (f_fr[np.minimum(idx, f_fr.size - 1)] == d_fr)
     if ok.sum() < 0.9 * d_fr.size:
         return None
-    d_ns, s_ns, d_fr, idx = d_ns[ok], s_ns[ok], d_fr[ok], idx[ok]
-    f_start, f_end = feeder[idx, 0].astype(np.float64), feeder[idx, 1].astype(np.float64)
+    cb, d_fr, fd = cb[:, ok].astype(np.float64), d_fr[ok], feeder[idx[ok]].astype(np.float64)
     p_ns = period / FS * 1e9
-    grid = (d_fr - d_fr[0]) / period * p_ns
-    o = f_start - grid
-    begin_late = o - _floor(o, 100)
-    due_next = f_start - begin_late + p_ns
-    over = s_ns + d_ns - due_next
-    handoff = s_ns - f_end
+    o = fd[:, 0] - (d_fr - d_fr[0]) / period * p_ns
+    parts = {"began_late": o - _floor(o, 100), "feeder": fd[:, 1] - fd[:, 0],
+             "handoff": cb[1] - fd[:, 1], "callback": cb[0]}
+    # due: the feeder's start in the next cycle (a little after that cycle began), or where
+    # the grid puts that cycle when the feeder has no record of it
+    nxt = np.searchsorted(f_fr, d_fr + period)
+    has = (nxt < f_fr.size) & (f_fr[np.minimum(nxt, f_fr.size - 1)] == d_fr + period)
+    due = np.where(has, feeder[np.minimum(nxt, f_fr.size - 1), 0].astype(np.float64) - fd[:, 0],
+                   p_ns - parts["began_late"])
+    over = cb[1] + cb[0] - fd[:, 0] - due
     late = over > 0
-    parts = np.stack([begin_late, handoff - np.median(handoff), d_ns - np.median(d_ns)])
-    cause = np.argmax(parts[:, late], axis=0)
-    us = lambda x, q: round(float(np.percentile(x, q)) / 1e3, 1) if x.size else None  # noqa: E731
+    excess = np.stack([v - (np.median(v) if k != "began_late" else 0.0) for k, v in parts.items()])
+    cause = np.argmax(excess[:, late], axis=0)
+    idle = {"feeder": np.where(fd[:, 3] > 0, parts["feeder"] - fd[:, 3], np.nan),
+            "callback": np.where(cb[3] > 0, cb[0] - cb[3], np.nan)}
+
+    def q(x: np.ndarray) -> dict:
+        x = x[np.isfinite(x)]
+        return {k: round(float(np.percentile(x, p)) / 1e3, 1) if x.size else None
+                for k, p in (("p50", 50), ("p99", 99), ("p999", 99.9), ("max", 100))}
+
     steps = np.diff(d_fr)
-    worst = np.argsort(over)[::-1][:min(5, int(late.sum()))]
+    worst = np.argsort(over)[::-1][:min(8, int(late.sum()))]
+    us = lambda x: None if not np.isfinite(x) else round(float(x) / 1e3, 1)  # noqa: E731
     return {
         "cycles": int(d_fr.size), "skipped_cycles": int((steps // period - 1)[steps > period].sum()),
         "late": int(late.sum()),
-        "late_began_late": int((cause == 0).sum()), "late_woken_late": int((cause == 1).sum()),
-        "late_ran_long": int((cause == 2).sum()),
-        "begin_late_us": {"p50": us(begin_late, 50), "p99": us(begin_late, 99), "p999": us(begin_late, 99.9),
-                          "max": us(begin_late, 100)},
-        "handoff_us": {"p50": us(handoff, 50), "p99": us(handoff, 99), "p999": us(handoff, 99.9),
-                       "max": us(handoff, 100)},
-        "worst_late_us": [{"began_late": round(begin_late[i] / 1e3, 1), "handoff": round(handoff[i] / 1e3, 1),
-                           "callback": round(d_ns[i] / 1e3, 1), "over": round(over[i] / 1e3, 1)} for i in worst],
+        "late_by": {k: int((cause == i).sum()) for i, k in enumerate(parts)},
+        "parts_us": {k: q(v) for k, v in parts.items()},
+        "not_running_us": {k: q(v) for k, v in idle.items()},
+        "worst_late_us": [{**{k: us(v[i]) for k, v in parts.items()},
+                           "feeder_not_running": us(idle["feeder"][i]),
+                           "callback_not_running": us(idle["callback"][i]), "over": us(over[i])}
+                          for i in worst],
     }
 
 
@@ -813,6 +830,7 @@ def run_config(n_ch: int, period: int, seconds: float, idle_s: float, realtime: 
             for src, dst in zip(feeder_outs, twin_ins):
                 c.connect(src, dst)
             time.sleep(SETTLE_S)
+        live.time_cpu(True)  # each callback's thread CPU time too: was a long one running?
         rt = {"daemon": rt_threads(os.getpid()), "baseline": rt_threads(procs[0].pid),
               "feeder": rt_threads(procs[1].pid)}
         if twin_us is not None:
@@ -967,15 +985,23 @@ def print_table(results: list[dict]) -> None:
               f"{cb['over_period']}; durations collected {cb['n']} (lost {cb['lost']})")
         lc = r["daemon"].get("late_cycles")
         if lc:
-            b, h = lc["begin_late_us"], lc["handoff_us"]
-            print(f"  cycles where the daemon ended after the next was due: {lc['late']} of {lc['cycles']} "
-                  f"(cycle began late {lc['late_began_late']}, daemon woken late {lc['late_woken_late']}, "
-                  f"callback ran long {lc['late_ran_long']}); cycles it missed: {lc['skipped_cycles']}")
-            print(f"  cycle began late (feeder vs the driver's grid) p99 / p99.9 / max {b['p99']} / {b['p999']} / "
-                  f"{b['max']} us; hand-off feeder -> daemon p50 / p99 / max {h['p50']} / {h['p99']} / {h['max']} us")
+            by = lc["late_by"]
+            print(f"  cycles where the daemon ended after the next had begun: {lc['late']} of {lc['cycles']}, "
+                  f"by the part most over its median: cycle began late {by['began_late']}, feeder ran long "
+                  f"{by['feeder']}, daemon woken late {by['handoff']}, daemon's callback ran long "
+                  f"{by['callback']}; cycles the daemon missed: {lc['skipped_cycles']}")
+            for k, label in (("began_late", "cycle began late"), ("feeder", "feeder's callback"),
+                             ("handoff", "hand-off feeder -> daemon"), ("callback", "daemon's callback")):
+                v = lc["parts_us"][k]
+                nr = lc["not_running_us"].get(k)
+                extra = (f"; thread not running in it p99 / max {nr['p99']} / {nr['max']} us"
+                         if nr and nr["max"] is not None else "")
+                print(f"    {label:<26} p50 / p99 / p99.9 / max {v['p50']} / {v['p99']} / {v['p999']} / "
+                      f"{v['max']} us{extra}")
             for wl in lc["worst_late_us"]:
-                print(f"    late cycle: began {wl['began_late']} us late, hand-off {wl['handoff']} us, "
-                      f"callback {wl['callback']} us, ended {wl['over']} us after the next was due")
+                print(f"    late cycle: began {wl['began_late']} us late, feeder {wl['feeder']} us (not running "
+                      f"{wl['feeder_not_running']}), hand-off {wl['handoff']} us, callback {wl['callback']} us "
+                      f"(not running {wl['callback_not_running']}), ended {wl['over']} us after the next began")
         for label, w in (("busy", r), ("idle", r["idle"])):
             if w:
                 at = w["audio_thread"]

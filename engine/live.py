@@ -127,7 +127,7 @@ class LiveEngine:
         self.in_ports = np.zeros(R.MAX_PORTS, dtype=np.uint64)
         self.out_ports = np.zeros(R.MAX_PORTS, dtype=np.uint64)
         self.times = np.zeros(R.TIMES_LEN, dtype=np.int64)
-        self.starts = np.zeros((R.TIMES_LEN, 2), dtype=np.int64)
+        self.starts = np.zeros((R.TIMES_LEN, 3), dtype=np.int64)
         self.timespec = np.zeros(4, dtype=np.int64)
         self.fade = np.zeros(4, dtype=np.float64)
         r = self.root
@@ -234,19 +234,25 @@ class LiveEngine:
             return self.times[:n].copy()
         return self.times.copy()
 
-    def callback_log(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def callback_log(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The last ``TIMES_LEN`` callbacks, oldest first.
 
         Returns
         -------
-        durations_ns, starts_ns, frames : int64[n]
+        durations_ns, starts_ns, frames, cpu_ns : int64[n]
             How long each callback ran, when it started (``CLOCK_MONOTONIC``,
-            ns) and the frame time of its cycle (JACK's ``jack_last_frame_time``,
-            which wraps at 2**32; with PortAudio the engine's frame count).
+            ns), the frame time of its cycle (JACK's ``jack_last_frame_time``,
+            which wraps at 2**32; with PortAudio the engine's frame count) and,
+            while ``time_cpu`` is on, the audio thread's CPU time in it (else 0).
         """
         n = int(self.root[R.R_TIMES_IDX])
         k = np.arange(max(0, n - R.TIMES_LEN), n) % R.TIMES_LEN
-        return self.times[k], self.starts[k, 0], self.starts[k, 1]
+        return self.times[k], self.starts[k, 0], self.starts[k, 1], self.starts[k, 2]
+
+    def time_cpu(self, on: bool) -> None:
+        """Also measure each callback on the audio thread's CPU clock (two system calls
+        per callback; for diagnostics such as the soak, off by default)."""
+        self.root[R.R_CPU_TIMES] = int(on)
 
     # -- scene changes ------------------------------------------------------------
     def same_layout(self, scene: Scene) -> bool:

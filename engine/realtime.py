@@ -54,11 +54,12 @@ R_TIMES = 19         # address of int64[TIMES_LEN] callback durations, ns
 R_TIMES_IDX = 20     # durations written so far (audio)
 R_TS = 21            # address of int64[4] timespec scratch
 R_FADE = 22          # address of float64[4] master fade: gain, target, step per sample
-R_STARTS = 23        # address of int64[TIMES_LEN, 2]: each callback's start (ns) and cycle frame
+R_STARTS = 23        # address of int64[TIMES_LEN, 3]: each callback's start (ns), cycle frame, CPU ns
 R_DEV_IN = 24        # interleaved device input channels (PortAudio)
 R_DEV_OUT = 25       # interleaved device output channels (PortAudio)
 R_PA_XRUNS = 26      # PortAudio callbacks flagged with an over- or underflow (audio)
 R_FIRST_AT = 27      # engine frames processed before that first cycle (audio)
+R_CPU_TIMES = 28     # 1: also time callbacks on the thread's CPU clock (control; diagnostics)
 N_ROOT = 32
 
 F_GAIN = 0

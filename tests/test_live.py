@@ -461,7 +461,10 @@ def test_callback_log_keeps_each_cycles_start_and_frame_time(server):
     backend.start()
     try:
         wait_for(lambda: live.cycles > 400, 20, "400 cycles of the in-process client")
-        dur, start, frame = live.callback_log()
+        live.time_cpu(True)
+        n0 = live.cycles
+        wait_for(lambda: live.cycles > n0 + 200, 20, "200 cycles timed on the CPU clock")
+        dur, start, frame, cpu = live.callback_log()
     finally:
         backend.stop()
     period = 64
@@ -472,3 +475,8 @@ def test_callback_log_keeps_each_cycles_start_and_frame_time(server):
     gaps_us = np.diff(start)[steps == period] / 1e3
     assert np.median(gaps_us) == pytest.approx(period / FS * 1e6, rel=0.05)
     assert np.all(start[1:] >= start[:-1] + dur[:-1])
+    # the thread's CPU time within a callback can't exceed its duration; off, it reads 0
+    timed = cpu > 0
+    assert timed[-100:].all() and not timed[:200].any()
+    assert np.all(cpu[timed] <= dur[timed] + 20_000)  # two clocks read 20 us apart at most
+    assert np.median(cpu[timed] / dur[timed]) > 0.3

@@ -165,9 +165,10 @@ def test_compiled_stream_callback_equals_offline_engine(period):
     assert np.max(np.abs(ref)) > 0.05
     assert np.max(np.abs(y - ref)) <= 1e-6
     assert live.callback_times_ns().size == -(-x.shape[1] // period)
-    dur, start, frame = live.callback_log()  # PortAudio has no frame clock: the engine's frames
+    dur, start, frame, cpu = live.callback_log()  # PortAudio has no frame clock: the engine's frames
     np.testing.assert_array_equal(frame, np.arange(0, x.shape[1], period))
     assert np.all(start[1:] >= start[:-1] + dur[:-1])
+    assert not cpu.any()  # the CPU clock is read only on request
 
 
 @pytest.mark.parametrize("by_position, wedge_slot", [(True, 2), (False, 3)])
