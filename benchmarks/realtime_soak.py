@@ -736,6 +736,7 @@ def late_cycles(cb: np.ndarray, feeder: np.ndarray | None, period: int) -> dict 
         "late_by": {k: int((cause == i).sum()) for i, k in enumerate(parts)},
         "parts_us": {k: q(v) for k, v in parts.items()},
         "not_running_us": {k: q(v) for k, v in idle.items()},
+        "callback_cpu_us": q(np.where(cb[3] > 0, cb[3], np.nan)),
         "worst_late_us": [{**{k: us(v[i]) for k, v in parts.items()},
                            "feeder_not_running": us(idle["feeder"][i]),
                            "callback_not_running": us(idle["callback"][i]), "over": us(over[i])}
@@ -998,6 +999,10 @@ def print_table(results: list[dict]) -> None:
                          if nr and nr["max"] is not None else "")
                 print(f"    {label:<26} p50 / p99 / p99.9 / max {v['p50']} / {v['p99']} / {v['p999']} / "
                       f"{v['max']} us{extra}")
+            c = lc["callback_cpu_us"]
+            if c["max"] is not None:
+                print(f"    daemon's callback on its thread's CPU clock p50 / p99 / p99.9 / max {c['p50']} / {c['p99']}"
+                      f" / {c['p999']} / {c['max']} us")
             for wl in lc["worst_late_us"]:
                 print(f"    late cycle: began {wl['began_late']} us late, feeder {wl['feeder']} us (not running "
                       f"{wl['feeder_not_running']}), hand-off {wl['handoff']} us, callback {wl['callback']} us "
