@@ -68,6 +68,14 @@ timer-miss line in the log). A driver wake-up that is late by less than a
 period shortens the next cycle too but is not logged; the callback's own
 durations (``> period``) tell whether the daemon ever needed a whole period.
 
+Each cycle is also taken apart (``late_cycles``): the daemon's callbacks log
+their start, their cycle's frame time and their thread's CPU time, and the
+feeder logs the same, so every cycle splits into how late it began against the
+driver's grid, the feeder's callback, the hand-off to the daemon and the
+daemon's callback, and a long callback into time computing and time its thread
+was not running. The cycles where the daemon ended after the next one began
+are put down to the part most over its median.
+
 Targets (issue 4, meant for 10 minutes at 64 frames): no xrun in which the
 daemon was late and still ``Running`` (judged on the raw count, and again
 without the cycles after a driver timer miss); the daemon's xruns at most the
