@@ -58,7 +58,9 @@ def elapsed_ns(root, t0, c0, frame):
     starts = carray(address_to_voidptr(root[R.R_STARTS]), (R.TIMES_LEN, 3), np.int64)
     idx = root[R.R_TIMES_IDX]
     k = idx % R.TIMES_LEN
-    starts[k, 2] = thread_cpu_ns(root) - c0
+    # timed at both ends or not at all: a request that lands mid-callback counts from the next one
+    c1 = thread_cpu_ns(root) if c0 != 0 else np.int64(0)
+    starts[k, 2] = c1 - c0 if c1 != 0 else np.int64(0)
     times[k] = now_ns(root) - t0
     starts[k, 0] = t0
     starts[k, 1] = frame
