@@ -686,6 +686,12 @@ def _floor(o: np.ndarray, w: int) -> np.ndarray:
     return np.maximum(win[:o.size].min(axis=1), win[w - 1:w - 1 + o.size].min(axis=1))
 
 
+def _find_frames(frames: np.ndarray, want: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of the sorted ``frames`` holding each of ``want``, and whether each was there."""
+    idx = np.minimum(np.searchsorted(frames, want), frames.size - 1)
+    return idx, frames[idx] == want
+
+
 def late_cycles(cb: np.ndarray, feeder: np.ndarray | None, period: int) -> dict | None:
     """Why the daemon finished after the next cycle began, cycle by cycle.
 
@@ -696,11 +702,10 @@ def late_cycles(cb: np.ndarray, feeder: np.ndarray | None, period: int) -> dict 
     scheduled) and the daemon's callback. A cycle is *late* when the daemon
     ended after the next cycle began (after the feeder started in it, or where
     the driver's grid puts it when the feeder has no record of it): jackd
-    then finds the daemon Running. Each late
-    cycle is put down to the part that exceeded its median the most. Where
-    a callback's thread CPU time was measured, the part of a callback its
-    thread was not running (preempted, or its virtual CPU not scheduled) is
-    reported beside it.
+    then finds the daemon Running. Each late cycle is put down to the part
+    that exceeded its median the most. Where a callback's thread CPU time was
+    measured, the part of a callback its thread was not running (preempted,
+    or its virtual CPU not scheduled) is reported beside it.
     """
     if feeder is None or cb.shape[1] == 0 or feeder.shape[0] == 0:
         return None
@@ -708,8 +713,7 @@ def late_cycles(cb: np.ndarray, feeder: np.ndarray | None, period: int) -> dict 
     # the feeder's file spans the run, the daemon's window a part of it: matched by frame
     # time (the server's clock starts at 0, so within a soak neither wraps before the other)
     f_fr = _unwrap_frames(feeder[:, 2])
-    idx = np.searchsorted(f_fr, d_fr)
-    ok = (idx < f_fr.size) & (f_fr[np.minimum(idx, f_fr.size - 1)] == d_fr)
+    idx, ok = _find_frames(f_fr, d_fr)
     if ok.sum() < 0.9 * d_fr.size:
         return None
     cb, d_fr, fd = cb[:, ok].astype(np.float64), d_fr[ok], feeder[idx[ok]].astype(np.float64)
@@ -719,16 +723,14 @@ def late_cycles(cb: np.ndarray, feeder: np.ndarray | None, period: int) -> dict 
              "handoff": cb[1] - fd[:, 1], "callback": cb[0]}
     # due: the feeder's start in the next cycle (a little after that cycle began), or where
     # the grid puts that cycle when the feeder has no record of it
-    nxt = np.searchsorted(f_fr, d_fr + period)
-    has = (nxt < f_fr.size) & (f_fr[np.minimum(nxt, f_fr.size - 1)] == d_fr + period)
-    due = np.where(has, feeder[np.minimum(nxt, f_fr.size - 1), 0].astype(np.float64) - fd[:, 0],
-                   p_ns - parts["began_late"])
+    nxt, has = _find_frames(f_fr, d_fr + period)
+    due = np.where(has, feeder[nxt, 0] - fd[:, 0], p_ns - parts["began_late"])
     over = cb[1] + cb[0] - fd[:, 0] - due
     late = over > 0
     excess = np.stack([v - (np.median(v) if k != "began_late" else 0.0) for k, v in parts.items()])
     cause = np.argmax(excess[:, late], axis=0)
-    idle = {"feeder": np.where(fd[:, 3] > 0, parts["feeder"] - fd[:, 3], np.nan),
-            "callback": np.where(cb[3] > 0, cb[0] - cb[3], np.nan)}
+    not_running = {"feeder": np.where(fd[:, 3] > 0, parts["feeder"] - fd[:, 3], np.nan),
+                   "callback": np.where(cb[3] > 0, cb[0] - cb[3], np.nan)}
 
     def q(x: np.ndarray) -> dict:
         x = x[np.isfinite(x)]
@@ -743,11 +745,11 @@ def late_cycles(cb: np.ndarray, feeder: np.ndarray | None, period: int) -> dict 
         "late": int(late.sum()),
         "late_by": {k: int((cause == i).sum()) for i, k in enumerate(parts)},
         "parts_us": {k: q(v) for k, v in parts.items()},
-        "not_running_us": {k: q(v) for k, v in idle.items()},
+        "not_running_us": {k: q(v) for k, v in not_running.items()},
         "callback_cpu_us": q(np.where(cb[3] > 0, cb[3], np.nan)),
         "worst_late_us": [{**{k: us(v[i]) for k, v in parts.items()},
-                           "feeder_not_running": us(idle["feeder"][i]),
-                           "callback_not_running": us(idle["callback"][i]), "over": us(over[i])}
+                           "feeder_not_running": us(not_running["feeder"][i]),
+                           "callback_not_running": us(not_running["callback"][i]), "over": us(over[i])}
                           for i in worst],
     }
 

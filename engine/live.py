@@ -228,11 +228,8 @@ class LiveEngine:
         return int(self.root[R.R_OVERSIZE])
 
     def callback_times_ns(self) -> np.ndarray:
-        """Durations of the callbacks served so far (the last ``TIMES_LEN``), ns."""
-        n = int(self.root[R.R_TIMES_IDX])
-        if n <= R.TIMES_LEN:
-            return self.times[:n].copy()
-        return self.times.copy()
+        """Durations of the callbacks served so far (the last ``TIMES_LEN``, oldest first), ns."""
+        return self.callback_log()[0]
 
     def callback_log(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The last ``TIMES_LEN`` callbacks, oldest first.
