@@ -101,12 +101,22 @@ class Player:
         self.armed = threading.Event()
         self.recording = threading.Event()
         self.blocks: list[tuple[int, np.ndarray]] = []
+        self._closing = threading.Event()
+        self._calls = {"feed": 0, "rec": 0}
+        self._ended: dict[str, int] = {}  # client -> native id of its ended process thread
         self.feed.set_process_callback(self._play)
         self.rec.set_process_callback(self._record)
         self.feed.activate()
         self.rec.activate()
 
+    def _end_if_closing(self, name: str) -> None:
+        self._calls[name] += 1
+        if self._closing.is_set():
+            self._ended[name] = threading.get_native_id()
+            raise jack.CallbackExit  # libjack deactivates the client and ends this thread
+
     def _play(self, frames: int) -> None:
+        self._end_if_closing("feed")
         if not self.armed.is_set():
             for p in self.outs:
                 p.get_array()[:] = 0.0
@@ -126,6 +136,7 @@ class Player:
         self.pos += frames
 
     def _record(self, frames: int) -> None:
+        self._end_if_closing("rec")
         if self.recording.is_set():
             data = np.stack([p.get_array().copy() for p in self.ins]) if self.ins else None
             self.blocks.append((self.rec.last_frame_time, data))
@@ -159,7 +170,32 @@ class Player:
         assert 0 <= at and at + n <= y.shape[1], "the recording does not cover the signal"
         return y[:, at:at + n]
 
-    def close(self) -> None:
+    def close(self, timeout_s: float = 5.0) -> None:
+        """End both process threads from inside their callbacks, then close the clients.
+
+        JACK2's ``jack_deactivate`` stops a client's process thread with
+        ``pthread_cancel``. Landing while that thread is in this Python callback
+        (holding the GIL, or waiting for it) the cancel leaves the GIL locked
+        for good: seen here as a test process whose every thread waited for the
+        GIL once ``deactivate()`` had returned. A callback that raises
+        ``CallbackExit`` makes libjack deactivate the client and end the
+        thread itself, outside Python, so ``deactivate()`` has nothing left to
+        cancel. If the graph is not running (no callback comes) there is
+        nothing in flight to cancel either.
+        """
+        self._closing.set()
+        deadline = time.monotonic() + timeout_s
+        calls, still_at = dict(self._calls), time.monotonic()
+        while time.monotonic() < deadline and not self._threads_ended():
+            time.sleep(0.005)
+            if self._calls != calls:
+                calls, still_at = dict(self._calls), time.monotonic()
+            elif time.monotonic() - still_at > 0.5:
+                break  # no cycles: the threads wait in libjack, where a cancel is safe
         for c in (self.feed, self.rec):
             c.deactivate()
             c.close()
+
+    def _threads_ended(self) -> bool:
+        return len(self._ended) == 2 and not any(
+            os.path.exists(f"/proc/self/task/{tid}") for tid in self._ended.values())
