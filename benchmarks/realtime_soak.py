@@ -477,6 +477,25 @@ def rt_tids(pid: int) -> list[int]:
     return tids
 
 
+def pin_rt_threads(pids: dict[str, int], cpu: int) -> dict[str, int]:
+    """Pin every SCHED_FIFO/RR thread of each process to ``cpu``; how many, per process.
+
+    With the whole graph on one CPU a client is woken where the client before
+    it just finished, rather than on the other vCPU, which may be halted (and
+    which the host then has to run again first).
+    """
+    pinned = {}
+    for name, pid in pids.items():
+        pinned[name] = 0
+        for tid in rt_tids(pid):
+            try:
+                os.sched_setaffinity(tid, {cpu})
+                pinned[name] += 1
+            except OSError:
+                pass
+    return pinned
+
+
 # -- load on the daemon's interpreter ------------------------------------------------------
 class Load:
     """The busy Python side: control changes, a CPU-bound thread, a GIL holder, meters."""
@@ -767,7 +786,8 @@ def twin_durations(path: Path, since: int) -> np.ndarray:
 
 # -- one configuration ---------------------------------------------------------------
 def run_config(n_ch: int, period: int, seconds: float, idle_s: float, realtime: bool, workdir: Path,
-               feeder_exe: Path | None, twin_exe: Path | None = None, log=print) -> dict:
+               feeder_exe: Path | None, twin_exe: Path | None = None, log=print,
+               audio_cpu: int | None = None) -> dict:
     tag = f"{n_ch}x{period}"
     server_name = f"amx-soak-{os.getpid()}-{tag}"
     jlog = workdir / f"jackd-{tag}.log"
@@ -846,6 +866,14 @@ def run_config(n_ch: int, period: int, seconds: float, idle_s: float, realtime: 
               "feeder": rt_threads(procs[1].pid)}
         if twin_us is not None:
             rt["twin"] = rt_threads(procs[2].pid)
+        pinned = None
+        if audio_cpu is not None:
+            pids = {"jackd": server.proc.pid, "daemon": os.getpid(), "baseline": procs[0].pid,
+                    "feeder": procs[1].pid}
+            if twin_us is not None:
+                pids["twin"] = procs[2].pid
+            pinned = pin_rt_threads(pids, audio_cpu)
+            log(f"  real-time threads pinned to CPU {audio_cpu}: {pinned}")
         gc.collect()
         gc.freeze()  # as the daemon does after start-up
 
@@ -919,6 +947,7 @@ def run_config(n_ch: int, period: int, seconds: float, idle_s: float, realtime: 
         gc.unfreeze()
     return {"channels": n_ch, "period": period, "realtime": realtime,
             "rt_threads": {k: sorted(set(v)) for k, v in rt.items()}, "feeder_kind": feeder_kind, "twin_work_us": twin_us,
+            "audio_cpu": audio_cpu, "pinned_rt_threads": pinned,
             **loaded, "idle": idle, "jackd_log": str(jlog)}
 
 
@@ -1049,6 +1078,9 @@ def main() -> int:
     ap.add_argument("--cpu-latency-us", type=int, metavar="US",
                     help="hold a PM QoS CPU latency request (/dev/cpu_dma_latency) for the run; "
                          "0 keeps the CPUs polling instead of idling")
+    ap.add_argument("--audio-cpu", type=int, metavar="N",
+                    help="pin every real-time thread (jackd, daemon, feeder, baseline) to CPU N; "
+                         "the daemon's Python threads stay free")
     ap.add_argument("--no-realtime", action="store_true", help="jackd --no-realtime instead of -R")
     ap.add_argument("--rev", metavar="COMMIT",
                     help="run the engine and adapters as committed in COMMIT instead of the working tree")
@@ -1092,7 +1124,7 @@ def main() -> int:
             print(f"running {n_ch} ch x {period} frames: {idle_s:.0f} s idle, then {seconds:.0f} s loaded "
                   f"(jackd {'--no-realtime' if args.no_realtime else '-R'}) ...", flush=True)
             r = run_config(n_ch, period, seconds, idle_s, not args.no_realtime, workdir, feeder_exe,
-                           twin_exe, log=lambda m: print(m, flush=True))
+                           twin_exe, log=lambda m: print(m, flush=True), audio_cpu=args.audio_cpu)
             r["targets"] = targets(r)
             results.append(r)
     finally:
