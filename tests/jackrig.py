@@ -141,6 +141,17 @@ class Player:
             data = np.stack([p.get_array().copy() for p in self.ins]) if self.ins else None
             self.blocks.append((self.rec.last_frame_time, data))
 
+    def freewheel(self, cycles: int = 16, timeout_s: float = 30.0) -> None:
+        """Switch the server to freewheeling and return once it has run ``cycles`` there.
+
+        JACK's frame clock can jump as freewheeling starts (seen: by 14 million
+        frames between the feeder's and the recorder's reading of one cycle),
+        so the signal is armed only after the switch has settled.
+        """
+        self.feed.set_freewheel(True)
+        at = self._calls["feed"]
+        wait_for(lambda: self._calls["feed"] >= at + cycles, timeout_s, "freewheeling cycles")
+
     def play(self, signal: np.ndarray, loop: bool = False) -> None:
         self.signal = np.ascontiguousarray(signal, dtype=np.float32)
         self.loop = loop

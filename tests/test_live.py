@@ -121,10 +121,11 @@ def _wire(player: Player, daemon_name: str) -> None:
 
 
 def _freewheel_run(player: Player, x: np.ndarray, frames_after: int = 4096) -> tuple[int, np.ndarray]:
-    player.feed.set_freewheel(True)
     try:
+        player.freewheel()
         player.play(x)
         wait_for(lambda: player.played() >= x.shape[1] + frames_after, 120, "the signal to play")
+        player.recording.clear()  # still freewheeling: this Python client misses no period
     finally:
         player.feed.set_freewheel(False)
     return player.recorded()
@@ -286,7 +287,7 @@ def test_reload_mid_stream_crossfades_without_a_discontinuity(daemon_factory, se
         pc.connect(player.outs[0], "amx-reload:in01_Tone")
         pc.connect("amx-reload:main_L", player.ins[0])
         tone = sine(500.0, FS, FS, peak=0.2)[None, :]  # one second, looped: a whole number of cycles
-        pc.set_freewheel(True)
+        player.freewheel()
         player.play(tone, loop=True)
         wait_for(lambda: player.played() > FS, 60, "a second of tone")
         mark = len(d.log())  # before the edit: the watcher may reload before we read on
@@ -296,6 +297,7 @@ def test_reload_mid_stream_crossfades_without_a_discontinuity(daemon_factory, se
         d.wait_log(r"reloaded .*crossfaded", 60, after=mark)
         played = player.played()
         wait_for(lambda: player.played() > played + FS // 2, 60, "half a second after the swap")
+        player.recording.clear()  # still freewheeling: no period missed
         pc.set_freewheel(False)
         _, y = player.recorded()
     finally:
