@@ -144,9 +144,10 @@ class Player:
     def freewheel(self, cycles: int = 16, timeout_s: float = 30.0) -> None:
         """Switch the server to freewheeling and return once it has run ``cycles`` there.
 
-        JACK's frame clock can jump as freewheeling starts (seen: by 14 million
-        frames between the feeder's and the recorder's reading of one cycle),
-        so the signal is armed only after the switch has settled.
+        JACK's frame clock can jump as freewheeling starts (seen: the feeder's
+        first armed cycle read frame 534336, the recorder's first block, which
+        should be the same cycle or the one before, 14567872), so the signal is
+        armed only after the switch has settled.
         """
         self.feed.set_freewheel(True)
         at = self._calls["feed"]
