@@ -153,6 +153,12 @@ class Player:
         at = self._calls["feed"]
         wait_for(lambda: self._calls["feed"] >= at + cycles, timeout_s, "freewheeling cycles")
 
+    def end_freewheel(self) -> None:
+        """Stop recording, then return the server to real time: recording stops while
+        still freewheeling, where this Python client misses no period."""
+        self.recording.clear()
+        self.feed.set_freewheel(False)
+
     def play(self, signal: np.ndarray, loop: bool = False) -> None:
         self.signal = np.ascontiguousarray(signal, dtype=np.float32)
         self.loop = loop

@@ -125,9 +125,8 @@ def _freewheel_run(player: Player, x: np.ndarray, frames_after: int = 4096) -> t
         player.freewheel()
         player.play(x)
         wait_for(lambda: player.played() >= x.shape[1] + frames_after, 120, "the signal to play")
-        player.recording.clear()  # still freewheeling: this Python client misses no period
     finally:
-        player.feed.set_freewheel(False)
+        player.end_freewheel()
     return player.recorded()
 
 
@@ -297,8 +296,7 @@ def test_reload_mid_stream_crossfades_without_a_discontinuity(daemon_factory, se
         d.wait_log(r"reloaded .*crossfaded", 60, after=mark)
         played = player.played()
         wait_for(lambda: player.played() > played + FS // 2, 60, "half a second after the swap")
-        player.recording.clear()  # still freewheeling: no period missed
-        pc.set_freewheel(False)
+        player.end_freewheel()
         _, y = player.recorded()
     finally:
         player.close()
