@@ -465,14 +465,15 @@ def thread_counters(pid: int, tid: int) -> dict:
     return {"minflt": int(fields[7]), "majflt": int(fields[9]), "nonvol_ctxsw": nonvol}
 
 
-def rt_tids(pid: int) -> list[int]:
+def rt_tids(pid: int, realtime: bool = True) -> list[int]:
+    """The threads of ``pid`` whose policy is (``realtime``) or is not SCHED_FIFO/RR."""
     tids = []
     for task in Path(f"/proc/{pid}/task").glob("*"):
         try:
             fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[38]) in (1, 2):
+        if (int(fields[38]) in (1, 2)) == realtime:
             tids.append(int(task.name))
     return tids
 
@@ -787,7 +788,7 @@ def twin_durations(path: Path, since: int) -> np.ndarray:
 # -- one configuration ---------------------------------------------------------------
 def run_config(n_ch: int, period: int, seconds: float, idle_s: float, realtime: bool, workdir: Path,
                feeder_exe: Path | None, twin_exe: Path | None = None, log=print,
-               audio_cpu: int | None = None) -> dict:
+               audio_cpu: int | None = None, python_cpu: int | None = None) -> dict:
     tag = f"{n_ch}x{period}"
     server_name = f"amx-soak-{os.getpid()}-{tag}"
     jlog = workdir / f"jackd-{tag}.log"
@@ -874,6 +875,11 @@ def run_config(n_ch: int, period: int, seconds: float, idle_s: float, realtime: 
                 pids["twin"] = procs[2].pid
             pinned = pin_rt_threads(pids, audio_cpu)
             log(f"  real-time threads pinned to CPU {audio_cpu}: {pinned}")
+        if python_cpu is not None:
+            # the main thread is among them, so the load threads started later inherit it
+            for tid in rt_tids(os.getpid(), realtime=False):
+                os.sched_setaffinity(tid, {python_cpu})
+            log(f"  the daemon's other threads pinned to CPU {python_cpu}")
         gc.collect()
         gc.freeze()  # as the daemon does after start-up
 
@@ -932,6 +938,12 @@ def run_config(n_ch: int, period: int, seconds: float, idle_s: float, realtime: 
         idle = window(idle_s, busy=False) if idle_s > 0 else None
         loaded = window(seconds, busy=True)
     finally:
+        if python_cpu is not None:
+            for tid in rt_tids(os.getpid(), realtime=False):
+                try:
+                    os.sched_setaffinity(tid, range(os.cpu_count() or 1))
+                except OSError:
+                    pass
         for p in procs:
             if p.poll() is None:
                 p.terminate()
@@ -947,7 +959,7 @@ def run_config(n_ch: int, period: int, seconds: float, idle_s: float, realtime: 
         gc.unfreeze()
     return {"channels": n_ch, "period": period, "realtime": realtime,
             "rt_threads": {k: sorted(set(v)) for k, v in rt.items()}, "feeder_kind": feeder_kind, "twin_work_us": twin_us,
-            "audio_cpu": audio_cpu, "pinned_rt_threads": pinned,
+            "audio_cpu": audio_cpu, "pinned_rt_threads": pinned, "python_cpu": python_cpu,
             **loaded, "idle": idle, "jackd_log": str(jlog)}
 
 
@@ -1081,6 +1093,10 @@ def main() -> int:
     ap.add_argument("--audio-cpu", type=int, metavar="N",
                     help="pin every real-time thread (jackd, daemon, feeder, baseline) to CPU N; "
                          "the daemon's Python threads stay free")
+    ap.add_argument("--python-cpu", type=int, metavar="M",
+                    help="pin the daemon's threads that are not real-time (its Python side and the "
+                         "load on it) to CPU M; with --audio-cpu N, N != M, the audio CPU runs "
+                         "the graph alone")
     ap.add_argument("--no-realtime", action="store_true", help="jackd --no-realtime instead of -R")
     ap.add_argument("--rev", metavar="COMMIT",
                     help="run the engine and adapters as committed in COMMIT instead of the working tree")
@@ -1124,7 +1140,8 @@ def main() -> int:
             print(f"running {n_ch} ch x {period} frames: {idle_s:.0f} s idle, then {seconds:.0f} s loaded "
                   f"(jackd {'--no-realtime' if args.no_realtime else '-R'}) ...", flush=True)
             r = run_config(n_ch, period, seconds, idle_s, not args.no_realtime, workdir, feeder_exe,
-                           twin_exe, log=lambda m: print(m, flush=True), audio_cpu=args.audio_cpu)
+                           twin_exe, log=lambda m: print(m, flush=True), audio_cpu=args.audio_cpu,
+                           python_cpu=args.python_cpu)
             r["targets"] = targets(r)
             results.append(r)
     finally:
