@@ -1092,7 +1092,7 @@ def main() -> int:
                          "0 keeps the CPUs polling instead of idling")
     ap.add_argument("--audio-cpu", type=int, metavar="N",
                     help="pin every real-time thread (jackd, daemon, feeder, baseline) to CPU N; "
-                         "the daemon's Python threads stay free")
+                         "the daemon's Python threads stay free (see --python-cpu)")
     ap.add_argument("--python-cpu", type=int, metavar="M",
                     help="pin the daemon's threads that are not real-time (its Python side and the "
                          "load on it) to CPU M; with --audio-cpu N, N != M, the audio CPU runs "
@@ -1102,6 +1102,9 @@ def main() -> int:
                     help="run the engine and adapters as committed in COMMIT instead of the working tree")
     ap.add_argument("--keep-logs", metavar="DIR", help="keep jackd's logs (and the feeder) in DIR")
     args = ap.parse_args()
+    if args.python_cpu is not None and args.no_realtime:
+        # without SCHED_FIFO the audio thread could not be told from the Python side
+        ap.error("--python-cpu needs the real-time server (not --no-realtime)")
     seconds = 15.0 if args.quick else args.seconds
     idle_s = 5.0 if args.quick else args.idle_seconds
     if args.minutes:
