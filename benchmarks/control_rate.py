@@ -3,7 +3,8 @@
 A control surface or an OSC client moving a fader sends a change every few
 milliseconds; the block that sees it must not recompute every channel.
 These cases run interleaved, round by round, on one engine (64 channels x
-64 frames, full strip, all channels in automix group 1):
+64 frames by default; ``--channels``, ``--frames``), full strip, all channels
+in automix group 1:
 
 - ``none``: no change (the strip alone);
 - ``one``: ``ch.5.fader_db`` set before every block (only channel 5 updates);
@@ -19,7 +20,7 @@ These cases run interleaved, round by round, on one engine (64 channels x
   scene reload costs, once).
 
 Prints a table (median and p99 of ``process_block`` in us and in % of the
-1333 us period) and one JSON line. ``--rounds N`` (default 20 x 500 blocks).
+period) and one JSON line. ``--rounds N`` (default 20 x 500 blocks).
 """
 
 from __future__ import annotations
@@ -42,7 +43,10 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=20)
     ap.add_argument("--blocks", type=int, default=500, help="blocks per case per round")
     ap.add_argument("--rev", metavar="COMMIT", help="measure the engine as committed in COMMIT")
+    ap.add_argument("--channels", type=int, default=N_CH)
+    ap.add_argument("--frames", type=int, default=FRAMES, help="frames per block")
     args = ap.parse_args()
+    n_ch, frames = args.channels, args.frames
     if args.rev:
         use_revision(args.rev, "automixd-ctl-src-")
     from automixd.engine import Engine  # noqa: PLC0415 - after --rev chose the package
@@ -50,16 +54,16 @@ def main() -> None:
 
     strip = {"hpf": {"on": True}, "gate": {"on": True}, "eq": {"on": True}, "comp": {"on": True},
              "automix": {"group": 1}}
-    eng = Engine.from_scene({"channels": N_CH, "ch": {str(i): strip for i in range(1, N_CH + 1)},
+    eng = Engine.from_scene({"channels": n_ch, "ch": {str(i): strip for i in range(1, n_ch + 1)},
                              "automix": {"1": {"on": True}}})
     rng = np.random.default_rng(0)
-    x = (0.1 * rng.standard_normal((N_CH, FRAMES))).astype(np.float32)
-    out = np.empty((eng.n_outputs, FRAMES), np.float32)
+    x = (0.1 * rng.standard_normal((n_ch, frames))).astype(np.float32)
+    out = np.empty((eng.n_outputs, frames), np.float32)
     state = eng._args
     times: dict[str, list[int]] = {"none": [], "one": [], "eq": [], "soak": [], "all": []}
     step = 0
-    changes, due = soak_changes(N_CH), 0.0
-    per_block = FRAMES / FS * CONTROL_HZ
+    changes, due = soak_changes(n_ch), 0.0
+    per_block = frames / FS * CONTROL_HZ
     for _ in range(args.rounds):
         for case, ts in times.items():
             for _ in range(args.blocks):
@@ -77,11 +81,11 @@ def main() -> None:
                 elif case == "all":
                     eng.plan.mark_changed()
                 t0 = time.perf_counter_ns()
-                process_block(x, out, FRAMES, *state)
+                process_block(x, out, frames, *state)
                 ts.append(time.perf_counter_ns() - t0)
-    period_us = FRAMES / FS * 1e6
+    period_us = frames / FS * 1e6
     rows = {}
-    print(f"automixd control-rate benchmark: {N_CH} ch x {FRAMES} frames, full strip + automix")
+    print(f"automixd control-rate benchmark: {n_ch} ch x {frames} frames, full strip + automix")
     engine = git("rev-parse", "--short", args.rev or "HEAD") + ("" if args.rev else " (working tree)")
     print(f"{cpu_model()}  engine {engine}  "
           f"{args.rounds} rounds x {args.blocks} blocks per case\n")
@@ -97,7 +101,7 @@ def main() -> None:
               f"{rows[case]['p99_pct']:7.2f} {med - base:9.1f}")
     print("JSON " + json.dumps({"date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                                 "engine": engine, "cpu": cpu_model(),
-                                "channels": N_CH, "frames": FRAMES, "rounds": args.rounds,
+                                "channels": n_ch, "frames": frames, "rounds": args.rounds,
                                 "blocks": args.blocks, "results": rows}))
 
 
