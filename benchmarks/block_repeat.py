@@ -29,29 +29,12 @@ import sys
 import time
 
 import numpy as np
-from numba import njit
 
 import dsp
 import plan_spread as ps
+from idle_gap import _timed, state_arrays
 
 FS = dsp.FS
-
-
-@njit(nogil=True)
-def _timed(block, out, nframes, state):
-    t0 = dsp._rdtsc()
-    dsp.process_block(block, out, nframes, *state)
-    return dsp._rdtsc() - t0
-
-
-def arrays_of(state: tuple) -> list[np.ndarray]:
-    """Every array reachable from ``process_block``'s state arguments."""
-    found = []
-    for a in state:
-        for x in (a if isinstance(a, tuple) else (a,)):
-            if isinstance(x, np.ndarray):
-                found.append(x)
-    return found
 
 
 def main(argv=None) -> int:
@@ -79,7 +62,7 @@ def main(argv=None) -> int:
     tsc = dsp.calibrate_tsc()
     for i in range(settle):  # compile, and let detectors and gains leave their start values
         _timed(blocks[i], out, frames, state)
-    mem = arrays_of(state)
+    mem = state_arrays(state)
     snapshot = [a.copy() for a in mem]
     ticks = np.zeros((args.repeats, n_blocks), dtype=np.int64)
     outs = []

@@ -93,15 +93,15 @@ def _read_all(big):
     return s
 
 
+def state_arrays(state: tuple) -> list[np.ndarray]:
+    """Every array among ``process_block``'s state arguments (tuples opened)."""
+    return [x for a in state for x in (a if isinstance(a, tuple) else (a,)) if isinstance(x, np.ndarray)]
+
+
 def plan_bytes(plan) -> tuple:
     """Byte views of the plan's arrays but the delay ring (a block touches a few
     of its rows, and reading it all would be a sweep of its own)."""
-    views = []
-    for a in plan.state_args():
-        for x in (a if isinstance(a, tuple) else (a,)):
-            if isinstance(x, np.ndarray) and x is not plan.ring:
-                views.append(x.reshape(-1).view(np.uint8))
-    return tuple(views)
+    return tuple(x.reshape(-1).view(np.uint8) for x in state_arrays(plan.state_args()) if x is not plan.ring)
 
 
 def main(argv=None) -> int:
