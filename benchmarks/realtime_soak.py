@@ -478,6 +478,19 @@ def rt_tids(pid: int, realtime: bool = True) -> list[int]:
     return tids
 
 
+def pin_threads(pid: int, cpus, realtime: bool = True) -> int:
+    """Set the CPU affinity of the threads of ``pid`` that are (``realtime``) or are
+    not SCHED_FIFO/RR; how many took it (a thread may end meanwhile)."""
+    pinned = 0
+    for tid in rt_tids(pid, realtime):
+        try:
+            os.sched_setaffinity(tid, cpus)
+            pinned += 1
+        except OSError:
+            pass
+    return pinned
+
+
 def pin_rt_threads(pids: dict[str, int], cpu: int) -> dict[str, int]:
     """Pin every SCHED_FIFO/RR thread of each process to ``cpu``; how many, per process.
 
@@ -485,16 +498,7 @@ def pin_rt_threads(pids: dict[str, int], cpu: int) -> dict[str, int]:
     it just finished, rather than on the other vCPU, which may be halted (and
     which the host then has to run again first).
     """
-    pinned = {}
-    for name, pid in pids.items():
-        pinned[name] = 0
-        for tid in rt_tids(pid):
-            try:
-                os.sched_setaffinity(tid, {cpu})
-                pinned[name] += 1
-            except OSError:
-                pass
-    return pinned
+    return {name: pin_threads(pid, {cpu}) for name, pid in pids.items()}
 
 
 # -- load on the daemon's interpreter ------------------------------------------------------
@@ -877,8 +881,7 @@ def run_config(n_ch: int, period: int, seconds: float, idle_s: float, realtime: 
             log(f"  real-time threads pinned to CPU {audio_cpu}: {pinned}")
         if python_cpu is not None:
             # the main thread is among them, so the load threads started later inherit it
-            for tid in rt_tids(os.getpid(), realtime=False):
-                os.sched_setaffinity(tid, {python_cpu})
+            pin_threads(os.getpid(), {python_cpu}, realtime=False)
             log(f"  the daemon's other threads pinned to CPU {python_cpu}")
         gc.collect()
         gc.freeze()  # as the daemon does after start-up
@@ -939,11 +942,7 @@ def run_config(n_ch: int, period: int, seconds: float, idle_s: float, realtime: 
         loaded = window(seconds, busy=True)
     finally:
         if python_cpu is not None:
-            for tid in rt_tids(os.getpid(), realtime=False):
-                try:
-                    os.sched_setaffinity(tid, range(os.cpu_count() or 1))
-                except OSError:
-                    pass
+            pin_threads(os.getpid(), range(os.cpu_count() or 1), realtime=False)
         for p in procs:
             if p.poll() is None:
                 p.terminate()
