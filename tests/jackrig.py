@@ -102,6 +102,7 @@ class Player:
         self.recording = threading.Event()
         self.blocks: list[tuple[int, np.ndarray]] = []
         self._closing = threading.Event()
+        self._freewheeling = False
         self._calls = {"feed": 0, "rec": 0}
         self._ended: dict[str, int] = {}  # client -> native id of its ended process thread
         self.feed.set_process_callback(self._play)
@@ -150,6 +151,7 @@ class Player:
         armed only after the switch has settled.
         """
         self.feed.set_freewheel(True)
+        self._freewheeling = True
         at = self._calls["feed"]
         wait_for(lambda: self._calls["feed"] >= at + cycles, timeout_s, "freewheeling cycles")
 
@@ -158,6 +160,7 @@ class Player:
         still freewheeling, where this Python client misses no period."""
         self.recording.clear()
         self.feed.set_freewheel(False)
+        self._freewheeling = False
 
     def play(self, signal: np.ndarray, loop: bool = False) -> None:
         self.signal = np.ascontiguousarray(signal, dtype=np.float32)
@@ -199,8 +202,12 @@ class Player:
         ``CallbackExit`` makes libjack deactivate the client and end the
         thread itself, outside Python, so ``deactivate()`` has nothing left to
         cancel. If the graph is not running (no callback comes) there is
-        nothing in flight to cancel either.
+        nothing in flight to cancel either. A server this player left
+        freewheeling (a test that failed before ``end_freewheel``) is returned
+        to real time first: the server outlives the player.
         """
+        if self._freewheeling:
+            self.end_freewheel()
         self._closing.set()
         deadline = time.monotonic() + timeout_s
         calls, still_at = dict(self._calls), time.monotonic()
