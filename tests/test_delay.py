@@ -61,3 +61,34 @@ def test_delay_change_is_crossfaded(fs: int, start_ms: float, end_ms: float) -> 
     settle = half + d + int((layout.DELAY_XFADE_MS + 40.0) * 1e-3 * fs)
     lag = d + eng.latency
     np.testing.assert_allclose(y[settle:], x[settle - lag:n - lag], atol=1e-6)
+
+
+@pytest.mark.parametrize("fs", FS_LIST)
+@pytest.mark.parametrize("steps_ms", [(2.0, 6.0, 10.0), (10.0, 4.0), (3.0, 0.0)])
+def test_delay_moved_during_a_crossfade_lands_on_the_last_value(fs: int, steps_ms) -> None:
+    # A knob turned over OSC or MIDI sends a value every few ms, faster than
+    # the 20 ms crossfade: the changes that arrive while one runs must not be
+    # lost. 5 ms apart, each lands after the crossfade before it; the output
+    # ends exactly on the last delay, without clicks on the way. Between two
+    # taps of a tone of amplitude A the crossfade's step is at most the tone's
+    # own (A w) plus the fade's slope times the taps' largest difference (2 A),
+    # 16 % more here; a click (a jump between taps) is a hundred times that.
+    n = fs
+    x = sine(100.0, n, fs, undb(-6.0))
+    eng = _engine(fs, 0.0)
+    pos = n // 4
+    y = [eng.process(rows(x[:pos]))[0]]
+    for ms in steps_ms:
+        eng.set("ch.1.delay_ms", ms)
+        step = int(0.005 * fs)
+        y.append(eng.process(rows(x[pos:pos + step]))[0])
+        pos += step
+    y.append(eng.process(rows(x[pos:]))[0])
+    y = np.concatenate(y).astype(float)
+    steady = np.max(np.abs(np.diff(x.astype(float))))
+    fade = 2.0 * undb(-6.0) / (layout.DELAY_XFADE_MS * 1e-3 * fs)
+    assert np.max(np.abs(np.diff(y[eng.latency + int(0.02 * fs):]))) <= 1.01 * (steady + fade)
+    d = int(round(steps_ms[-1] * 1e-3 * fs))
+    settle = pos + d + int((len(steps_ms) * layout.DELAY_XFADE_MS + 40.0) * 1e-3 * fs)
+    lag = d + eng.latency
+    np.testing.assert_allclose(y[settle:], x[settle - lag:n - lag], atol=1e-6)

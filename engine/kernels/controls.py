@@ -205,27 +205,28 @@ def channel_tick(p, st, fs, max_delay, fresh, span):
         comp_derive(p, P_COMP_ON, st, L.C_C_ON, fs)
         st[L.C_C_SLOPE] = 1.0 - 1.0 / st[L.C_C_RATIO]
         st[L.C_C_INV2W] = 0.5 / st[L.C_C_KNEE] if st[L.C_C_KNEE] > 0.0 else 0.0
-        # delay in whole samples; a change starts a crossfade (see strip)
-        dly_t = min(math.floor(p[P_DELAY] * 0.001 * fs + 0.5), max_delay - 1.0)
-        if fresh < 0:
-            st[L.C_DLY] = dly_t
-            st[L.C_DLY_OLD] = dly_t
-            st[L.C_DLY_XF] = 1.0
-        elif dly_t != st[L.C_DLY] and st[L.C_DLY_XF] >= 1.0:
-            st[L.C_DLY_OLD] = st[L.C_DLY]
-            st[L.C_DLY] = dly_t
-            st[L.C_DLY_XF] = 0.0
         if fresh < 0:
             for s in (L.C_GIN, L.C_GF, L.C_MAIN, L.C_PL, L.C_PR, L.C_HPF_MIX, L.C_EQ_MIX):
                 st[s] = st[s + 1]
             st[L.C_G_GAIN] = st[L.C_G_FLOOR] if p[P_GATE_ON] >= 0.5 else 1.0
+    # delay in whole samples; a change starts a crossfade (see strip). One that
+    # arrives while a crossfade runs waits for it on the ticks after (a knob
+    # turned over OSC sends values faster than a crossfade lasts).
+    dly_t = min(math.floor(p[P_DELAY] * 0.001 * fs + 0.5), max_delay - 1.0)
+    if fresh < 0:
+        st[L.C_DLY] = dly_t
+        st[L.C_DLY_OLD] = dly_t
+        st[L.C_DLY_XF] = 1.0
+    elif dly_t != st[L.C_DLY] and st[L.C_DLY_XF] >= 1.0:
+        st[L.C_DLY_OLD] = st[L.C_DLY]
+        st[L.C_DLY] = dly_t
+        st[L.C_DLY_XF] = 0.0
     # comp makeup glides per tick (in dB)
     mk_t = p[P_COMP_ON + 6] if p[P_COMP_ON] >= 0.5 else 0.0
     mk = mk_t if fresh < 0 else approach(st[L.C_C_MAKEUP], mk_t, a_tick)
     st[L.C_C_MAKEUP] = mk
-    # a crossfade still running keeps the channel ticking
-    ramping = GLIDE_OTHER if mk != mk_t or st[L.C_DLY_XF] < 1.0 or st[L.C_DLY] != min(
-        math.floor(p[P_DELAY] * 0.001 * fs + 0.5), max_delay - 1.0) else 0
+    # a crossfade running or a delay change waiting keeps the channel ticking
+    ramping = GLIDE_OTHER if mk != mk_t or st[L.C_DLY_XF] < 1.0 or st[L.C_DLY] != dly_t else 0
     # high-pass: 12 dB/oct one Butterworth section, 24 dB/oct two
     designed = 0
     if fresh != 0 or gliding & GLIDE_HPF:
