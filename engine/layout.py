@@ -94,6 +94,12 @@ _declare(_ch_slots, "C_HPF_FT C_EQ_FT")
 _ch_slots += ["eqft"] * 3
 _declare(_ch_slots, "C_EQ_QT")
 _ch_slots += ["eqqt"] * 3
+# each band's prewarped frequency and linear Q as last designed, so a band
+# whose gain alone glides is redesigned without a tangent and two exponentials
+_declare(_ch_slots, "C_EQ_W")
+_ch_slots += ["eqw"] * 3
+_declare(_ch_slots, "C_EQ_QL")
+_ch_slots += ["eqql"] * 3
 # bits of what still glides between changes (controls.GLIDE_*)
 _declare(_ch_slots, "C_RAMPING")
 # wet/dry of the switched sections, current and target
@@ -161,6 +167,10 @@ _declare(_bus_slots, "B_EQ_FT")  # log-domain targets, as for channels
 _bus_slots += ["eqft"] * 3
 _declare(_bus_slots, "B_EQ_QT")
 _bus_slots += ["eqqt"] * 3
+_declare(_bus_slots, "B_EQ_W")  # as C_EQ_W, C_EQ_QL
+_bus_slots += ["eqw"] * 3
+_declare(_bus_slots, "B_EQ_QL")
+_bus_slots += ["eqql"] * 3
 _declare(_bus_slots, "B_RAMPING B_EQ_MIX B_EQ_MIX_T")  # B_RAMPING as C_RAMPING
 _declare(_bus_slots, "B_C_LVL B_C_DHC B_C_SINCE B_C_LVL_SEEN B_C_WANT B_C_GR B_C_GAIN B_C_MAKEUP "
                      "B_C_ON B_C_THR B_C_RATIO B_C_KNEE B_C_ATT B_C_REL")

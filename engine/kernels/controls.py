@@ -101,13 +101,15 @@ def coef_ramp(st, cur, tgt, dlt, designed, span, fresh) -> int:
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def eq_tick(p, p_on, st, s_f, s_g, s_q, s_ft, s_qt, s_bq, fs, a_tick, fresh, gliding):
+def eq_tick(p, p_on, st, s_f, s_g, s_q, s_ft, s_qt, s_w, s_ql, s_bq, fs, a_tick, fresh, gliding):
     """Advance the 4 EQ bands' glides; redesign moving bands.
 
     Frequency and Q glide in the log domain; their targets' logs are kept in
     ``s_ft``, ``s_qt`` from the tick that saw them change (``fresh != 0``).
     Between changes only the bands with a bit in ``gliding`` are visited: a
-    settled band would step by exactly 0.
+    settled band would step by exactly 0. The prewarped frequency and linear
+    Q of the last design are kept in ``s_w``, ``s_ql`` and recomputed only
+    when their glide moved (the same numbers, so the same coefficients).
 
     Returns
     -------
@@ -134,7 +136,11 @@ def eq_tick(p, p_on, st, s_f, s_g, s_q, s_ft, s_qt, s_bq, fs, a_tick, fresh, gli
             q = approach(st[s_q + k], q_t, a_tick)
         moving = f != st[s_f + k] or g != st[s_g + k] or q != st[s_q + k]
         if moving or fresh != 0:
-            filters.design(int(p[pk]), math.exp(f), g, math.exp(q), fs, st, s_bq + filters.N_COEF * k)
+            if f != st[s_f + k] or fresh < 0:
+                st[s_w + k] = filters.prewarp(math.exp(f), fs)
+            if q != st[s_q + k] or fresh < 0:
+                st[s_ql + k] = math.exp(q)
+            filters.design_warped(int(p[pk]), st[s_w + k], g, st[s_ql + k], st, s_bq + filters.N_COEF * k)
             designed |= 1 << k
         st[s_f + k] = f
         st[s_g + k] = g
@@ -247,8 +253,8 @@ def channel_tick(p, st, fs, max_delay, fresh, span):
         if f != f_t:
             ramping |= GLIDE_HPF
     eq_ramping, eq_designed = eq_tick(p, P_EQ_ON, st, L.C_EQ_F, L.C_EQ_G, L.C_EQ_Q, L.C_EQ_FT,
-                                      L.C_EQ_QT, L.C_BQT + 2 * filters.N_COEF, fs, a_tick, fresh,
-                                      gliding >> GLIDE_EQ_SHIFT)
+                                      L.C_EQ_QT, L.C_EQ_W, L.C_EQ_QL, L.C_BQT + 2 * filters.N_COEF, fs,
+                                      a_tick, fresh, gliding >> GLIDE_EQ_SHIFT)
     st[L.C_RAMPING] = float(ramping | eq_ramping << GLIDE_EQ_SHIFT)
     # sections 0-1 the high-pass, 2-5 the EQ bands
     st[L.C_FRAMP] = float(coef_ramp(st, L.C_BQ, L.C_BQT, L.C_BQD, designed | eq_designed << 2, span, fresh))
@@ -288,6 +294,7 @@ def bus_tick(p, st, fs, fresh, span):
     st[L.B_C_MAKEUP] = mk
     ramping = GLIDE_OTHER if mk != mk_t else 0
     eq_ramping, designed = eq_tick(p, PB_EQ_ON, st, L.B_EQ_F, L.B_EQ_G, L.B_EQ_Q, L.B_EQ_FT, L.B_EQ_QT,
-                                   L.B_BQT, fs, a_tick, fresh, int(st[L.B_RAMPING]) >> GLIDE_EQ_SHIFT)
+                                   L.B_EQ_W, L.B_EQ_QL, L.B_BQT, fs, a_tick, fresh,
+                                   int(st[L.B_RAMPING]) >> GLIDE_EQ_SHIFT)
     st[L.B_RAMPING] = float(ramping | eq_ramping << GLIDE_EQ_SHIFT)
     st[L.B_FRAMP] = float(coef_ramp(st, L.B_BQ, L.B_BQT, L.B_BQD, designed, span, fresh))

@@ -47,8 +47,21 @@ def design(kind: int, freq_hz: float, gain_db: float, q: float, fs_hz: float, ou
     q : float
         Quality factor, as in the cookbook (shelves: its Q form of the slope).
     """
+    design_warped(kind, prewarp(freq_hz, fs_hz), gain_db, q, out, at)
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def prewarp(freq_hz: float, fs_hz: float) -> float:
+    """``tan(pi f / fs)`` of ``freq_hz`` clamped to [1 Hz, 0.49 fs]: the
+    bilinear transform's frequency warping, the SVF's ``g`` before shelving."""
     f = min(max(freq_hz, 1.0), 0.49 * fs_hz)
-    g = math.tan(math.pi * f / fs_hz)
+    return math.tan(math.pi * f / fs_hz)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def design_warped(kind: int, g: float, gain_db: float, q: float, out, at: int) -> None:
+    """:func:`design` from the prewarped frequency ``g`` (:func:`prewarp`):
+    a band whose gain alone glides is redesigned without a tangent."""
     k = 1.0 / q
     big_a = 10.0 ** (gain_db / 40.0)
     m0, m1, m2 = 1.0, 0.0, 0.0
