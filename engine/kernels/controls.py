@@ -60,6 +60,14 @@ FILTER_SMOOTH_MS = 20.0
 GLIDE_OTHER, GLIDE_HPF, GLIDE_EQ_SHIFT = 1, 2, 2
 
 
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def tick_coef(fs: float) -> float:
+    """Per-tick one-pole coefficient of the filter parameters' glides
+    (``FILTER_SMOOTH_MS`` at one step per ``CTRL`` samples); worked out once
+    per tick for every channel and bus."""
+    return one_pole_coef(FILTER_SMOOTH_MS, fs, float(L.CTRL))
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def coef_begin(st, cur, tgt, dlt, moving) -> None:
     """Land the previous tick's coefficient ramps exactly on their targets.
@@ -162,7 +170,7 @@ def comp_derive(p, p_on, st, s_on, fs):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def channel_tick(p, st, fs, max_delay, fresh, span):
+def channel_tick(p, st, fs, max_delay, fresh, span, a_tick):
     """Control tick of one channel.
 
     Parameters
@@ -179,12 +187,13 @@ def channel_tick(p, st, fs, max_delay, fresh, span):
         -1 at plan start (snap everything), 1 when targets changed, 0 otherwise.
     span : int
         Samples until the next control tick (coefficient ramps end there).
+    a_tick : float
+        Per-tick coefficient of the filter parameters' glides (:func:`tick_coef`).
     """
     if fresh == 0 and st[L.C_RAMPING] == 0.0 and st[L.C_FRAMP] == 0.0:
         return
     gliding = int(st[L.C_RAMPING])
     coef_begin(st, L.C_BQ, L.C_BQT, L.C_BQD, int(st[L.C_FRAMP]))
-    a_tick = one_pole_coef(FILTER_SMOOTH_MS, fs, float(L.CTRL))
     if fresh != 0:
         # gains: trim * polarity; fader * mute; main assign; constant-power pan
         pol = -1.0 if p[P_POL] >= 0.5 else 1.0
@@ -261,12 +270,11 @@ def channel_tick(p, st, fs, max_delay, fresh, span):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def bus_tick(p, st, fs, fresh, span):
+def bus_tick(p, st, fs, fresh, span, a_tick):
     """Control tick of one bus (EQ glides, compressor, limiter, fader)."""
     if fresh == 0 and st[L.B_RAMPING] == 0.0 and st[L.B_FRAMP] == 0.0:
         return
     coef_begin(st, L.B_BQ, L.B_BQT, L.B_BQD, int(st[L.B_FRAMP]))
-    a_tick = one_pole_coef(FILTER_SMOOTH_MS, fs, float(L.CTRL))
     if fresh != 0:
         st[L.B_GF_T] = 0.0 if p[PB_MUTE] >= 0.5 else db_to_gain(p[PB_FADER])
         st[L.B_EQ_MIX_T] = 1.0 if p[PB_EQ_ON] >= 0.5 else 0.0
