@@ -99,6 +99,30 @@ def test_fader_jump_is_bounded_one_pole(fs: int, n_ch: int) -> None:
 
 
 @pytest.mark.parametrize("fs", SAMPLE_RATES)
+@pytest.mark.parametrize("moved", [(11,), (1, 24), (8, 9, 17)])
+def test_fader_ridden_among_still_channels_glides_alone(fs: int, moved: tuple) -> None:
+    # A desk of 24 channels with one or a few faders ridden (in different
+    # groups of 8, at group edges, the last channel): each ridden fader
+    # follows the one-pole oracle to float32 precision, as when every fader
+    # moves; every other channel's gain stays exactly where it was.
+    n_ch, p = 24, 1000
+    n = int(0.1 * fs)
+    a = one_pole_coef(TAU_S, fs)
+    eng = make_engine(fs, n_ch, direct_outs=True)
+    events = {p: [(f"ch.{ch}.fader_db", -20.0) for ch in moved]}
+    g = dc_gain_track(eng, n_ch, n, events)
+    oracle = one_pole_track(1.0, [(p, undb(-20.0))], g.shape[1], a)
+    for ch in range(1, n_ch + 1):
+        track = g[ch - 1]
+        if ch in moved:
+            err = np.where(np.abs(oracle - undb(-20.0)) <= SNAP, np.abs(track - oracle) - SNAP,
+                           np.abs(track - oracle))
+            assert err.max() <= READ_TOL, f"ch {ch}: off the one-pole by {err.max():.3e}"
+        else:
+            assert np.all(np.abs(track - 1.0) <= READ_TOL), f"ch {ch} moved with another's fader"
+
+
+@pytest.mark.parametrize("fs", SAMPLE_RATES)
 def test_mute_ramps_to_silence_and_back(fs: int) -> None:
     # Mute glides the gain to 0 with steps of at most a (the one-pole's
     # largest step from unity), reaches silence once within -100 dB (about

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 from .. import layout as L
@@ -30,6 +31,8 @@ from .filters import N_COEF, tick
 
 #: Inputs beyond +80 dBFS are treated as corrupt, like NaN and Inf: replaced by 0.
 INPUT_LIMIT = 1.0e4
+#: Channels whose fader and pan gains take the smoothed path together.
+GAIN_GROUP = 8
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -377,18 +380,26 @@ def mix_pass(w, S, send_st, bus_first, bus_nch, bus, scratch, amg, use_am, n0, n
     stereo_aux = False
     for b in range(1, n_bus):
         stereo_aux = stereo_aux or bus_nch[b] == 2
-    settled = True
-    for s in (L.C_GF, L.C_MAIN, L.C_PL, L.C_PR):
-        for c in range(S.shape[1]):
-            settled = settled and S[s, c] == S[s + 1, c]
-    if settled:  # no gain is moving: constants per channel, no smoothing state
-        _fader_pan_static(w, amg, use_am, post, left, right, pan_l, pan_r, S[L.C_GF], S[L.C_MAIN],
-                          S[L.C_PL], S[L.C_PR], S[L.C_M_OUT_PEAK], S[L.C_M_OUT_SQ], n0, n1,
-                          n_bus > 1, stereo_aux)
-    else:
-        _fader_pan(w, amg, use_am, post, left, right, pan_l, pan_r, S[L.C_GF], S[L.C_GF_T],
-                   S[L.C_MAIN], S[L.C_MAIN_T], S[L.C_PL], S[L.C_PL_T], S[L.C_PR], S[L.C_PR_T],
-                   S[L.C_M_OUT_PEAK], S[L.C_M_OUT_SQ], n0, n1, a_gain, n_bus > 1, stereo_aux)
+    # Channels whose gains have settled take constant gains, the others the
+    # smoothed path, in runs of whole groups of 8 channels (a vector's width):
+    # a settled gain smoothed steps by exactly 0, so the split changes no
+    # sample, and one fader ridden costs one group's smoothing, not all 64.
+    n_ch = S.shape[1]
+    c0 = 0
+    while c0 < n_ch:
+        moving = _gains_moving(S, c0)
+        c1 = min(c0 + GAIN_GROUP, n_ch)
+        while c1 < n_ch and _gains_moving(S, c1) == moving:
+            c1 = min(c1 + GAIN_GROUP, n_ch)
+        if moving:
+            _fader_pan(w, amg, use_am, post, left, right, pan_l, pan_r, S[L.C_GF], S[L.C_GF_T],
+                       S[L.C_MAIN], S[L.C_MAIN_T], S[L.C_PL], S[L.C_PL_T], S[L.C_PR], S[L.C_PR_T],
+                       S[L.C_M_OUT_PEAK], S[L.C_M_OUT_SQ], n0, n1, c0, c1, a_gain, n_bus > 1, stereo_aux)
+        else:
+            _fader_pan_static(w, amg, use_am, post, left, right, pan_l, pan_r, S[L.C_GF], S[L.C_MAIN],
+                              S[L.C_PL], S[L.C_PR], S[L.C_M_OUT_PEAK], S[L.C_M_OUT_SQ], n0, n1,
+                              c0, c1, n_bus > 1, stereo_aux)
+        c0 = c1
     _sum_channels(left, bus[0], n0, n1, off)
     _sum_channels(right, bus[1], n0, n1, off)
     for b in range(1, n_bus):
@@ -405,11 +416,25 @@ def mix_pass(w, S, send_st, bus_first, bus_nch, bus, scratch, amg, use_am, n0, n
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _gains_moving(S, c0) -> bool:
+    """Whether a fader, main assign or pan gain of channels ``c0 .. c0 + 8`` glides."""
+    for s in (L.C_GF, L.C_MAIN, L.C_PL, L.C_PR):
+        for c in range(c0, min(c0 + GAIN_GROUP, S.shape[1])):
+            if S[s, c] != S[s + 1, c]:
+                return True
+    return False
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _fader_pan(w, amg, use_am, post, left, right, pan_l, pan_r, gf, gf_t, gm, gm_t, pl, pl_t, pr,
-               pr_t, m_peak, m_sq, n0, n1, a_gain, keep_post, keep_pan):
-    # post-fader signal and pan gains are kept only when aux sends need them
+               pr_t, m_peak, m_sq, n0, n1, c0, c1, a_gain, keep_post, keep_pan):
+    # post-fader signal and pan gains are kept only when aux sends need them.
+    # The channel index is unsigned: numba adds no wraparound for negative
+    # indices, which from a start other than 0 kept LLVM from vectorising
+    # the loop (26 us against 7 for the whole pass at 64 x 128).
     for n in range(n0, n1):
-        for c in range(w.shape[1]):
+        for c_ in range(c0, c1):
+            c = np.uintp(c_)
             f = gf[c] + a_gain * (gf_t[c] - gf[c])
             m = gm[c] + a_gain * (gm_t[c] - gm[c])
             lg = pl[c] + a_gain * (pl_t[c] - pl[c])
@@ -430,9 +455,10 @@ def _fader_pan(w, amg, use_am, post, left, right, pan_l, pan_r, gf, gf_t, gm, gm
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _fader_pan_static(w, amg, use_am, post, left, right, pan_l, pan_r, gf, gm, pl, pr, m_peak,
-                      m_sq, n0, n1, keep_post, keep_pan):
+                      m_sq, n0, n1, c0, c1, keep_post, keep_pan):
     for n in range(n0, n1):
-        for c in range(w.shape[1]):
+        for c_ in range(c0, c1):
+            c = np.uintp(c_)  # unsigned, as in _fader_pan
             x = w[n, c] * amg[n, c] if use_am else w[n, c]
             xf = x * gf[c]
             m_peak[c] = max(m_peak[c], abs(xf))
