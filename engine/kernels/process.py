@@ -23,13 +23,17 @@ _CH_SNAP = (L.C_GIN, L.C_HPF_MIX, L.C_EQ_MIX, L.C_GF, L.C_MAIN, L.C_PL, L.C_PR)
 _BUS_SNAP = (L.B_GF, L.B_EQ_MIX, L.B_L_CEIL)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
-def _snap(st, slots) -> None:
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _snapped(cur, target):
     # Smoothed gains approach their targets geometrically; snapping on the
     # tick grid (not at block ends) keeps the output independent of block size.
+    return target if abs(target - cur) <= L.SNAP else cur
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _snap(st, slots) -> None:
     for s in slots:
-        if abs(st[s + 1] - st[s]) <= L.SNAP:
-            st[s] = st[s + 1]
+        st[s] = _snapped(st[s], st[s + 1])
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
@@ -57,16 +61,14 @@ def _snap_channels(ch_st, send_st, c0, c1) -> None:
     for s in _CH_SNAP:
         cur, tgt = ch_st[s], ch_st[s + 1]
         for c in range(c0, c1):
-            if abs(tgt[c] - cur[c]) <= L.SNAP:
-                cur[c] = tgt[c]
+            cur[c] = _snapped(cur[c], tgt[c])
     g, is_open, floor = ch_st[L.C_G_GAIN], ch_st[L.C_G_OPEN], ch_st[L.C_G_FLOOR]
     for c in range(c0, c1):
         g[c] = _snap_gate(g[c], is_open[c], floor[c])
     for b in range(1, send_st.shape[1]):
         cur, tgt = send_st[0, b], send_st[1, b]
         for c in range(c0, c1):
-            if abs(tgt[c] - cur[c]) <= L.SNAP:
-                cur[c] = tgt[c]
+            cur[c] = _snapped(cur[c], tgt[c])
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
