@@ -171,7 +171,8 @@ def comp_derive(p, p_on, st, s_on, fs):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def channel_tick(p, st, fs, max_delay, fresh, span, a_tick):
-    """Control tick of one channel.
+    """Control tick of one channel that changed or still glides (``process._tick``
+    reads those flags across channels and skips the others).
 
     Parameters
     ----------
@@ -190,8 +191,6 @@ def channel_tick(p, st, fs, max_delay, fresh, span, a_tick):
     a_tick : float
         Per-tick coefficient of the filter parameters' glides (:func:`tick_coef`).
     """
-    if fresh == 0 and st[L.C_RAMPING] == 0.0 and st[L.C_FRAMP] == 0.0:
-        return
     gliding = int(st[L.C_RAMPING])
     coef_begin(st, L.C_BQ, L.C_BQT, L.C_BQD, int(st[L.C_FRAMP]))
     if fresh != 0:
