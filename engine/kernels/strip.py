@@ -9,7 +9,9 @@ vectoriser processes 4-8 channels per instruction; measured on the 6
 filter sections of a strip, 3.8 ns per channel-sample against 9.5 ns for the
 channel-at-a-time loop. Every channel still sees exactly the same
 arithmetic in the same order, so the output does not depend on the block
-size or on how many channels share a pass.
+size or on how many channels share a pass. The filter sections go one step
+further: they run over tiles of eight channels held in registers for a whole
+segment (``simd``), so their coefficients are not reloaded every sample.
 
 Order: ``input_pass`` (sanitise, meter, trim and polarity), ``delay_pass``,
 high-pass (two SVF sections) with its in/out crossfade, gate, 4-band EQ with
@@ -25,8 +27,9 @@ import numpy as np
 from numba import njit
 
 from .. import layout as L
-from .fastmath import amp_to_db, db_to_amp
+from . import simd as V
 from .dynamics import peak_hold
+from .fastmath import amp_to_db, db_to_amp
 from .filters import N_COEF, tick
 
 #: Inputs beyond +80 dBFS are treated as corrupt, like NaN and Inf: replaced by 0.
@@ -182,36 +185,101 @@ def sections_moving(S, k0) -> int:
     return bits
 
 
+# The sections run over tiles of eight channels (simd.WIDTH) held in registers
+# for the whole segment: coefficients and state are loaded once per tile, not
+# once per sample as the channel-vectorised loop did (measured for two
+# sections at 64 x 64: 5.9 -> 3.2 us; at 8 channels 1.7 -> 0.4 us). A last
+# partial tile runs masked. Each channel's arithmetic, and so each sample, is
+# the same as the scalar `tick`'s.
 @njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
 def _svf_ramp(w, a1, a2, a3, m0, m1, m2, d1, d2, d3, e0, e1, e2, ic1, ic2, n0, n1):
     # one section whose coefficients advance by their increments every sample
-    # (two of these vectorise; one sweep over both sections' 28 arrays did not:
-    # 28 us against 12 us at 64 x 64)
+    n_ch = w.shape[1]
+    for cb in range(0, n_ch, V.WIDTH):
+        k = n_ch - cb
+        if k >= V.WIDTH:
+            _svf_ramp_tile(w, a1, a2, a3, m0, m1, m2, d1, d2, d3, e0, e1, e2, ic1, ic2, n0, n1, cb, V.WIDTH)
+        else:
+            _svf_ramp_tile(w, a1, a2, a3, m0, m1, m2, d1, d2, d3, e0, e1, e2, ic1, ic2, n0, n1, cb, k)
+
+
+@njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"}, inline="always")
+def _svf_ramp_tile(w, a1, a2, a3, m0, m1, m2, d1, d2, d3, e0, e1, e2, ic1, ic2, n0, n1, cb, k):
+    c1, c2, c3 = V.load(a1, cb, k), V.load(a2, cb, k), V.load(a3, cb, k)
+    k0, k1, k2 = V.load(m0, cb, k), V.load(m1, cb, k), V.load(m2, cb, k)
+    i1, i2, i3 = V.load(d1, cb, k), V.load(d2, cb, k), V.load(d3, cb, k)
+    j0, j1, j2 = V.load(e0, cb, k), V.load(e1, cb, k), V.load(e2, cb, k)
+    z1, z2 = V.load(ic1, cb, k), V.load(ic2, cb, k)
     for n in range(n0, n1):
-        for c in range(w.shape[1]):
-            c1 = a1[c] + d1[c]
-            c2 = a2[c] + d2[c]
-            c3 = a3[c] + d3[c]
-            k0 = m0[c] + e0[c]
-            k1 = m1[c] + e1[c]
-            k2 = m2[c] + e2[c]
-            a1[c], a2[c], a3[c], m0[c], m1[c], m2[c] = c1, c2, c3, k0, k1, k2
-            w[n, c], ic1[c], ic2[c] = tick(w[n, c], c1, c2, c3, k0, k1, k2, ic1[c], ic2[c])
+        c1, c2, c3 = c1 + i1, c2 + i2, c3 + i3
+        k0, k1, k2 = k0 + j0, k1 + j1, k2 + j2
+        row = w[n]
+        y, z1, z2 = tick(V.load(row, cb, k), c1, c2, c3, k0, k1, k2, z1, z2)
+        V.store(row, cb, k, y)
+    V.store(a1, cb, k, c1)
+    V.store(a2, cb, k, c2)
+    V.store(a3, cb, k, c3)
+    V.store(m0, cb, k, k0)
+    V.store(m1, cb, k, k1)
+    V.store(m2, cb, k, k2)
+    V.store(ic1, cb, k, z1)
+    V.store(ic2, cb, k, z2)
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
 def _svf1(w, a1, a2, a3, m0, m1, m2, ic1, ic2, n0, n1):
+    n_ch = w.shape[1]
+    for cb in range(0, n_ch, V.WIDTH):
+        k = n_ch - cb
+        if k >= V.WIDTH:
+            _svf1_tile(w, a1, a2, a3, m0, m1, m2, ic1, ic2, n0, n1, cb, V.WIDTH)
+        else:
+            _svf1_tile(w, a1, a2, a3, m0, m1, m2, ic1, ic2, n0, n1, cb, k)
+
+
+@njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"}, inline="always")
+def _svf1_tile(w, a1, a2, a3, m0, m1, m2, ic1, ic2, n0, n1, cb, k):
+    c1, c2, c3 = V.load(a1, cb, k), V.load(a2, cb, k), V.load(a3, cb, k)
+    k0, k1, k2 = V.load(m0, cb, k), V.load(m1, cb, k), V.load(m2, cb, k)
+    z1, z2 = V.load(ic1, cb, k), V.load(ic2, cb, k)
     for n in range(n0, n1):
-        for c in range(w.shape[1]):
-            w[n, c], ic1[c], ic2[c] = tick(w[n, c], a1[c], a2[c], a3[c], m0[c], m1[c], m2[c], ic1[c], ic2[c])
+        row = w[n]
+        y, z1, z2 = tick(V.load(row, cb, k), c1, c2, c3, k0, k1, k2, z1, z2)
+        V.store(row, cb, k, y)
+    V.store(ic1, cb, k, z1)
+    V.store(ic2, cb, k, z2)
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
 def _svf2(w, a1, a2, a3, m0, m1, m2, ic1, ic2, b1, b2, b3, q0, q1, q2, jc1, jc2, n0, n1):
+    n_ch = w.shape[1]
+    for cb in range(0, n_ch, V.WIDTH):
+        k = n_ch - cb
+        if k >= V.WIDTH:
+            _svf2_tile(w, a1, a2, a3, m0, m1, m2, ic1, ic2, b1, b2, b3, q0, q1, q2, jc1, jc2, n0, n1,
+                       cb, V.WIDTH)
+        else:
+            _svf2_tile(w, a1, a2, a3, m0, m1, m2, ic1, ic2, b1, b2, b3, q0, q1, q2, jc1, jc2, n0, n1,
+                       cb, k)
+
+
+@njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"}, inline="always")
+def _svf2_tile(w, a1, a2, a3, m0, m1, m2, ic1, ic2, b1, b2, b3, q0, q1, q2, jc1, jc2, n0, n1, cb, k):
+    c1, c2, c3 = V.load(a1, cb, k), V.load(a2, cb, k), V.load(a3, cb, k)
+    k0, k1, k2 = V.load(m0, cb, k), V.load(m1, cb, k), V.load(m2, cb, k)
+    d1, d2, d3 = V.load(b1, cb, k), V.load(b2, cb, k), V.load(b3, cb, k)
+    l0, l1, l2 = V.load(q0, cb, k), V.load(q1, cb, k), V.load(q2, cb, k)
+    z1, z2 = V.load(ic1, cb, k), V.load(ic2, cb, k)
+    y1, y2 = V.load(jc1, cb, k), V.load(jc2, cb, k)
     for n in range(n0, n1):
-        for c in range(w.shape[1]):
-            x, ic1[c], ic2[c] = tick(w[n, c], a1[c], a2[c], a3[c], m0[c], m1[c], m2[c], ic1[c], ic2[c])
-            w[n, c], jc1[c], jc2[c] = tick(x, b1[c], b2[c], b3[c], q0[c], q1[c], q2[c], jc1[c], jc2[c])
+        row = w[n]
+        x, z1, z2 = tick(V.load(row, cb, k), c1, c2, c3, k0, k1, k2, z1, z2)
+        x, y1, y2 = tick(x, d1, d2, d3, l0, l1, l2, y1, y2)
+        V.store(row, cb, k, x)
+    V.store(ic1, cb, k, z1)
+    V.store(ic2, cb, k, z2)
+    V.store(jc1, cb, k, y1)
+    V.store(jc2, cb, k, y2)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
