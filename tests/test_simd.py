@@ -62,8 +62,11 @@ def _scalar_ops(x, y, s):
 
 
 @njit(cache=False, fastmath={"contract"})
-def _svf2_scalar(w, co1, st1, co2, st2):
+def _svf2_scalar(w, co1, st1, d1, co2, st2, d2):
+    """Two sections per channel with scalar ticks; coefficients step by ``d`` first."""
     for n in range(w.shape[0]):
+        co1 += d1
+        co2 += d2
         for c in range(w.shape[1]):
             x, st1[0, c], st1[1, c] = tick(w[n, c], co1[0, c], co1[1, c], co1[2, c], co1[3, c], co1[4, c],
                                            co1[5, c], st1[0, c], st1[1, c])
@@ -85,53 +88,82 @@ def _sections(rng, n_ch):
     return co1, co2
 
 
-@pytest.mark.parametrize("n_ch", [1, 3, 8, 9, 16, 17, 64])
+# rows of the state array the tests hand the kernels (as the strip's S)
+KA, KB, ZA, ZB, DA, DB, N_ROWS = 0, 6, 12, 14, 16, 22, 29  # the last row is never touched
+
+
+def _state(co1, co2, d1, d2):
+    S = np.full((N_ROWS, co1.shape[1]), SENTINEL)
+    S[KA:KA + 6], S[KB:KB + 6], S[ZA:ZB + 2] = co1, co2, 0.0
+    S[DA:DA + 6], S[DB:DB + 6] = d1, d2
+    return guarded_block(S)
+
+
+@pytest.mark.parametrize("n_ch", [1, 3, 8, 9, 16, 17, 24, 64])
 def test_two_sections_on_tiles_equal_scalar_ticks(n_ch):
     rng = np.random.default_rng(n_ch)
     co1, co2 = _sections(rng, n_ch)
     x = rng.standard_normal((128, n_ch))
+    zero = np.zeros_like(co1)
     ref_w, ref_s1, ref_s2 = x.copy(), np.zeros((2, n_ch)), np.zeros((2, n_ch))
+    _svf2_scalar(ref_w, co1.copy(), ref_s1, zero, co2.copy(), ref_s2, zero)
     wbuf, w = guarded_block(x)
-    sbuf, s = guarded(np.zeros((4, n_ch)))
-    cbuf1, c1 = guarded(co1)
-    cbuf2, c2 = guarded(co2)
+    sbuf, S = _state(co1, co2, zero, zero)
+    before = S.copy()
     for n0, n1 in ((0, 64), (64, 100), (100, 128)):  # segments as the engine's control ticks split them
-        strip._svf2(w, *c1, s[0], s[1], *c2, s[2], s[3], n0, n1)
-    _svf2_scalar(ref_w, co1, ref_s1, co2, ref_s2)
+        strip._svf2(w, S, KA, ZA, KB, ZB, n0, n1)
     np.testing.assert_array_equal(w, ref_w)
-    np.testing.assert_array_equal(s, np.vstack([ref_s1, ref_s2]))
-    for buf in (wbuf, sbuf, cbuf1, cbuf2):
-        assert_guards_intact(buf)
-    np.testing.assert_array_equal(c1, co1)  # coefficients are only read
+    np.testing.assert_array_equal(S[ZA:ZB + 2], np.vstack([ref_s1, ref_s2]))
+    untouched = np.r_[KA:KB + 6, DA:N_ROWS]  # coefficients are only read
+    np.testing.assert_array_equal(S[untouched], before[untouched])
+    assert_guards_intact(wbuf)
+    assert_guards_intact(sbuf)
 
 
-@pytest.mark.parametrize("n_ch", [1, 8, 13])
-def test_ramping_section_equals_one_step_per_sample(n_ch):
-    """A gliding section adds its increments every sample, then ticks: the
-    tiled kernel leaves the same coefficients and samples as doing that per
-    channel, and the single-section kernel matches the ramp with zero steps."""
-    rng = np.random.default_rng(100 + n_ch)
-    co, target = _sections(rng, n_ch)
-    steps = (target - co) / 128.0
+@pytest.mark.parametrize("n_ch", [1, 8, 13, 64])
+@pytest.mark.parametrize("ramp_a, ramp_b", [(True, False), (False, True), (True, True)])
+def test_gliding_sections_step_every_sample(n_ch, ramp_a, ramp_b):
+    """A gliding section adds its increments every sample, then ticks; a
+    section that holds still keeps its coefficients (its increments are not
+    even read)."""
+    rng = np.random.default_rng(n_ch + 10 * ramp_a + 20 * ramp_b)
+    co1, co1_to = _sections(rng, n_ch)
+    co2, co2_to = _sections(rng, n_ch)
+    d1 = (co1_to - co1) / 128.0 if ramp_a else np.zeros_like(co1)
+    d2 = (co2_to - co2) / 128.0 if ramp_b else np.zeros_like(co2)
     x = rng.standard_normal((128, n_ch))
-    w, coef, st = x.copy(), co.copy(), np.zeros((2, n_ch))
-    cbuf, coef_g = guarded(coef)
-    strip._svf_ramp(w, *coef_g, *steps, st[0], st[1], 0, 128)
-    ref, rc, rs = x.copy(), co.copy(), np.zeros((2, n_ch))
-    for n in range(128):
-        rc += steps
-        for c in range(n_ch):
-            ref[n, c], rs[0, c], rs[1, c] = tick(ref[n, c], *rc[:, c], rs[0, c], rs[1, c])
-    # the scalar reference above runs without FMA contraction, the kernels with it
-    np.testing.assert_allclose(w, ref, rtol=0, atol=1e-12)
-    np.testing.assert_array_equal(coef_g, rc)  # additions only: no rounding to differ
-    assert_guards_intact(cbuf)
-    still, st2 = x.copy(), np.zeros((2, n_ch))
-    strip._svf_ramp(still, *co.copy(), *np.zeros_like(steps), st2[0], st2[1], 0, 128)
-    one, st1 = x.copy(), np.zeros((2, n_ch))
-    strip._svf1(one, *co, st1[0], st1[1], 0, 128)
-    np.testing.assert_array_equal(one, still)
-    np.testing.assert_array_equal(st1, st2)
+    ref_w, ref_c1, ref_c2 = x.copy(), co1.copy(), co2.copy()
+    ref_s1, ref_s2 = np.zeros((2, n_ch)), np.zeros((2, n_ch))
+    _svf2_scalar(ref_w, ref_c1, ref_s1, d1, ref_c2, ref_s2, d2)
+    wbuf, w = guarded_block(x)
+    # a still section's increments are garbage that must not be used
+    sbuf, S = _state(co1, co2, d1 if ramp_a else np.full_like(d1, np.nan),
+                     d2 if ramp_b else np.full_like(d2, np.nan))
+    before = S.copy()
+    for n0, n1 in ((0, 64), (64, 128)):
+        strip._svf2_ramp(w, S, KA, DA, ZA, KB, DB, ZB, n0, n1, ramp_a, ramp_b)
+    np.testing.assert_array_equal(w, ref_w)
+    np.testing.assert_array_equal(S[ZA:ZB + 2], np.vstack([ref_s1, ref_s2]))
+    np.testing.assert_array_equal(S[KA:KA + 6], ref_c1)
+    np.testing.assert_array_equal(S[KB:KB + 6], ref_c2)
+    assert np.array_equal(S[DA:], before[DA:], equal_nan=True)  # increments are only read
+    assert_guards_intact(wbuf)
+    assert_guards_intact(sbuf)
+
+
+def test_no_glide_is_the_still_path():
+    rng = np.random.default_rng(5)
+    n_ch = 19
+    co1, co2 = _sections(rng, n_ch)
+    x = rng.standard_normal((64, n_ch))
+    zero = np.zeros_like(co1)
+    still, ramp = x.copy(), x.copy()
+    _, S_still = _state(co1, co2, zero, zero)
+    _, S_ramp = _state(co1, co2, zero, zero)
+    strip._svf2(still, S_still, KA, ZA, KB, ZB, 0, 64)
+    strip._svf2_ramp(ramp, S_ramp, KA, DA, ZA, KB, DB, ZB, 0, 64, False, False)
+    np.testing.assert_array_equal(ramp, still)
+    np.testing.assert_array_equal(S_ramp, S_still)
 
 
 def test_a_tile_refuses_a_strided_row():

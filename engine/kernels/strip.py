@@ -160,17 +160,10 @@ def filter_pair_pass(w, S, k0, z0, n0, n1, ramp):
     if ramp:
         moving = sections_moving(S, k0)
         if moving != 0:
-            for k in (k0, k1):
-                z = z0 + 2 * (k - k0) // N_COEF
-                if moving & (1 << (k - k0) // N_COEF):
-                    d = k + (L.C_BQD - L.C_BQ)
-                    _svf_ramp(w, S[k], S[k + 1], S[k + 2], S[k + 3], S[k + 4], S[k + 5],
-                              S[d], S[d + 1], S[d + 2], S[d + 3], S[d + 4], S[d + 5], S[z], S[z + 1], n0, n1)
-                else:
-                    _svf1(w, S[k], S[k + 1], S[k + 2], S[k + 3], S[k + 4], S[k + 5], S[z], S[z + 1], n0, n1)
+            _svf2_ramp(w, S, k0, k0 + (L.C_BQD - L.C_BQ), z0, k1, k1 + (L.C_BQD - L.C_BQ), z0 + 2,
+                       n0, n1, moving & 1 != 0, moving & 2 != 0)
             return
-    _svf2(w, S[k0], S[k0 + 1], S[k0 + 2], S[k0 + 3], S[k0 + 4], S[k0 + 5], S[z0], S[z0 + 1],
-          S[k1], S[k1 + 1], S[k1 + 2], S[k1 + 3], S[k1 + 4], S[k1 + 5], S[z0 + 2], S[z0 + 3], n0, n1)
+    _svf2(w, S, k0, z0, k1, z0 + 2, n0, n1)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -187,99 +180,147 @@ def sections_moving(S, k0) -> int:
 
 # The sections run over tiles of eight channels (simd.WIDTH) held in registers
 # for the whole segment: coefficients and state are loaded once per tile, not
-# once per sample as the channel-vectorised loop did (measured for two
-# sections at 64 x 64: 5.9 -> 3.2 us; at 8 channels 1.7 -> 0.4 us). A last
-# partial tile runs masked. Each channel's arithmetic, and so each sample, is
-# the same as the scalar `tick`'s.
+# once per sample as the channel-vectorised loops did. A last partial tile
+# runs masked. Each channel's arithmetic, and so each sample, is the same as
+# the scalar `tick`'s (the outputs are bit-identical to the loops'). Measured
+# in the engine at 64 x 128 under the soak's control traffic (high-pass pair;
+# EQ, one pair gliding): 8.2-9.4 -> 5.6-6.0 us and 19.8-24.3 -> 13.0-14.9 us
+# a block, three side-by-side runs.
 @njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
-def _svf_ramp(w, a1, a2, a3, m0, m1, m2, d1, d2, d3, e0, e1, e2, ic1, ic2, n0, n1):
-    # one section whose coefficients advance by their increments every sample
+def _svf2_ramp(w, S, ka, da, za, kb, db, zb, n0, n1, ramp_a, ramp_b):
+    """Two sections (coefficient rows from ``ka`` and ``kb``, increments from
+    ``da`` and ``db``, state from ``za`` and ``zb``); those with ``ramp_*``
+    advance their coefficients by their increments every sample (a channel
+    that does not glide has zero increments). One tile at a time: 28
+    registers of coefficients, increments and state leave no room for a
+    second."""
     n_ch = w.shape[1]
     for cb in range(0, n_ch, V.WIDTH):
         k = n_ch - cb
         if k >= V.WIDTH:
-            _svf_ramp_tile(w, a1, a2, a3, m0, m1, m2, d1, d2, d3, e0, e1, e2, ic1, ic2, n0, n1, cb, V.WIDTH)
+            _svf2_ramp_tile(w, S, ka, da, za, kb, db, zb, n0, n1, ramp_a, ramp_b, cb, V.WIDTH)
         else:
-            _svf_ramp_tile(w, a1, a2, a3, m0, m1, m2, d1, d2, d3, e0, e1, e2, ic1, ic2, n0, n1, cb, k)
+            _svf2_ramp_tile(w, S, ka, da, za, kb, db, zb, n0, n1, ramp_a, ramp_b, cb, k)
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"}, inline="always")
-def _svf_ramp_tile(w, a1, a2, a3, m0, m1, m2, d1, d2, d3, e0, e1, e2, ic1, ic2, n0, n1, cb, k):
-    c1, c2, c3 = V.load(a1, cb, k), V.load(a2, cb, k), V.load(a3, cb, k)
-    k0, k1, k2 = V.load(m0, cb, k), V.load(m1, cb, k), V.load(m2, cb, k)
-    i1, i2, i3 = V.load(d1, cb, k), V.load(d2, cb, k), V.load(d3, cb, k)
-    j0, j1, j2 = V.load(e0, cb, k), V.load(e1, cb, k), V.load(e2, cb, k)
-    z1, z2 = V.load(ic1, cb, k), V.load(ic2, cb, k)
+def _svf2_ramp_tile(w, S, ka, da, za, kb, db, zb, n0, n1, ramp_a, ramp_b, cb, k):
+    c1, c2, c3, k0, k1, k2 = _load6(S, ka, cb, k)
+    e1, e2, e3, l0, l1, l2 = _load6(S, kb, cb, k)
+    z1, z2 = V.load(S[za], cb, k), V.load(S[za + 1], cb, k)
+    y1, y2 = V.load(S[zb], cb, k), V.load(S[zb + 1], cb, k)
+    i1, i2, i3, j0, j1, j2 = _steps(S, da, cb, k, ramp_a)
+    f1, f2, f3, g0, g1, g2 = _steps(S, db, cb, k, ramp_b)
     for n in range(n0, n1):
-        c1, c2, c3 = c1 + i1, c2 + i2, c3 + i3
-        k0, k1, k2 = k0 + j0, k1 + j1, k2 + j2
+        c1, c2, c3, k0, k1, k2 = c1 + i1, c2 + i2, c3 + i3, k0 + j0, k1 + j1, k2 + j2
+        e1, e2, e3, l0, l1, l2 = e1 + f1, e2 + f2, e3 + f3, l0 + g0, l1 + g1, l2 + g2
         row = w[n]
-        y, z1, z2 = tick(V.load(row, cb, k), c1, c2, c3, k0, k1, k2, z1, z2)
-        V.store(row, cb, k, y)
-    V.store(a1, cb, k, c1)
-    V.store(a2, cb, k, c2)
-    V.store(a3, cb, k, c3)
-    V.store(m0, cb, k, k0)
-    V.store(m1, cb, k, k1)
-    V.store(m2, cb, k, k2)
-    V.store(ic1, cb, k, z1)
-    V.store(ic2, cb, k, z2)
+        x, z1, z2 = tick(V.load(row, cb, k), c1, c2, c3, k0, k1, k2, z1, z2)
+        x, y1, y2 = tick(x, e1, e2, e3, l0, l1, l2, y1, y2)
+        V.store(row, cb, k, x)
+    V.store(S[za], cb, k, z1)
+    V.store(S[za + 1], cb, k, z2)
+    V.store(S[zb], cb, k, y1)
+    V.store(S[zb + 1], cb, k, y2)
+    if ramp_a:
+        _store6(S, ka, cb, k, c1, c2, c3, k0, k1, k2)
+    if ramp_b:
+        _store6(S, kb, cb, k, e1, e2, e3, l0, l1, l2)
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _load6(S, r, cb, k):
+    """Rows ``r .. r + 5`` of tile ``cb``: a section's coefficients or increments."""
+    return (V.load(S[r], cb, k), V.load(S[r + 1], cb, k), V.load(S[r + 2], cb, k),
+            V.load(S[r + 3], cb, k), V.load(S[r + 4], cb, k), V.load(S[r + 5], cb, k))
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _steps(S, d, cb, k, ramp):
+    """A section's per-sample coefficient increments, or zeros when it holds still."""
+    if ramp:
+        return _load6(S, d, cb, k)
+    z = V.splat(0.0)
+    return z, z, z, z, z, z
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _store6(S, r, cb, k, t1, t2, t3, t4, t5, t6):
+    V.store(S[r], cb, k, t1)
+    V.store(S[r + 1], cb, k, t2)
+    V.store(S[r + 2], cb, k, t3)
+    V.store(S[r + 3], cb, k, t4)
+    V.store(S[r + 4], cb, k, t5)
+    V.store(S[r + 5], cb, k, t6)
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
-def _svf1(w, a1, a2, a3, m0, m1, m2, ic1, ic2, n0, n1):
+def _svf2(w, S, ka, za, kb, zb, n0, n1):
+    """Two sections that hold still (coefficient rows from ``ka`` and ``kb``,
+    state from ``za`` and ``zb``). Two tiles at a time where two are left:
+    one tile's sample-to-sample recursion is a chain of dependent
+    multiply-adds, and a second, independent chain fills its gaps (32
+    registers)."""
     n_ch = w.shape[1]
-    for cb in range(0, n_ch, V.WIDTH):
+    cb = 0
+    while n_ch - cb >= 2 * V.WIDTH:
+        _svf2_tiles(w, S, ka, za, kb, zb, n0, n1, cb)
+        cb += 2 * V.WIDTH
+    while cb < n_ch:
         k = n_ch - cb
         if k >= V.WIDTH:
-            _svf1_tile(w, a1, a2, a3, m0, m1, m2, ic1, ic2, n0, n1, cb, V.WIDTH)
+            _svf2_tile(w, S, ka, za, kb, zb, n0, n1, cb, V.WIDTH)
         else:
-            _svf1_tile(w, a1, a2, a3, m0, m1, m2, ic1, ic2, n0, n1, cb, k)
+            _svf2_tile(w, S, ka, za, kb, zb, n0, n1, cb, k)
+        cb += V.WIDTH
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"}, inline="always")
-def _svf1_tile(w, a1, a2, a3, m0, m1, m2, ic1, ic2, n0, n1, cb, k):
-    c1, c2, c3 = V.load(a1, cb, k), V.load(a2, cb, k), V.load(a3, cb, k)
-    k0, k1, k2 = V.load(m0, cb, k), V.load(m1, cb, k), V.load(m2, cb, k)
-    z1, z2 = V.load(ic1, cb, k), V.load(ic2, cb, k)
-    for n in range(n0, n1):
-        row = w[n]
-        y, z1, z2 = tick(V.load(row, cb, k), c1, c2, c3, k0, k1, k2, z1, z2)
-        V.store(row, cb, k, y)
-    V.store(ic1, cb, k, z1)
-    V.store(ic2, cb, k, z2)
-
-
-@njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
-def _svf2(w, a1, a2, a3, m0, m1, m2, ic1, ic2, b1, b2, b3, q0, q1, q2, jc1, jc2, n0, n1):
-    n_ch = w.shape[1]
-    for cb in range(0, n_ch, V.WIDTH):
-        k = n_ch - cb
-        if k >= V.WIDTH:
-            _svf2_tile(w, a1, a2, a3, m0, m1, m2, ic1, ic2, b1, b2, b3, q0, q1, q2, jc1, jc2, n0, n1,
-                       cb, V.WIDTH)
-        else:
-            _svf2_tile(w, a1, a2, a3, m0, m1, m2, ic1, ic2, b1, b2, b3, q0, q1, q2, jc1, jc2, n0, n1,
-                       cb, k)
-
-
-@njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"}, inline="always")
-def _svf2_tile(w, a1, a2, a3, m0, m1, m2, ic1, ic2, b1, b2, b3, q0, q1, q2, jc1, jc2, n0, n1, cb, k):
-    c1, c2, c3 = V.load(a1, cb, k), V.load(a2, cb, k), V.load(a3, cb, k)
-    k0, k1, k2 = V.load(m0, cb, k), V.load(m1, cb, k), V.load(m2, cb, k)
-    d1, d2, d3 = V.load(b1, cb, k), V.load(b2, cb, k), V.load(b3, cb, k)
-    l0, l1, l2 = V.load(q0, cb, k), V.load(q1, cb, k), V.load(q2, cb, k)
-    z1, z2 = V.load(ic1, cb, k), V.load(ic2, cb, k)
-    y1, y2 = V.load(jc1, cb, k), V.load(jc2, cb, k)
+def _svf2_tile(w, S, ka, za, kb, zb, n0, n1, cb, k):
+    c1, c2, c3, k0, k1, k2 = _load6(S, ka, cb, k)
+    e1, e2, e3, l0, l1, l2 = _load6(S, kb, cb, k)
+    z1, z2 = V.load(S[za], cb, k), V.load(S[za + 1], cb, k)
+    y1, y2 = V.load(S[zb], cb, k), V.load(S[zb + 1], cb, k)
     for n in range(n0, n1):
         row = w[n]
         x, z1, z2 = tick(V.load(row, cb, k), c1, c2, c3, k0, k1, k2, z1, z2)
-        x, y1, y2 = tick(x, d1, d2, d3, l0, l1, l2, y1, y2)
+        x, y1, y2 = tick(x, e1, e2, e3, l0, l1, l2, y1, y2)
         V.store(row, cb, k, x)
-    V.store(ic1, cb, k, z1)
-    V.store(ic2, cb, k, z2)
-    V.store(jc1, cb, k, y1)
-    V.store(jc2, cb, k, y2)
+    V.store(S[za], cb, k, z1)
+    V.store(S[za + 1], cb, k, z2)
+    V.store(S[zb], cb, k, y1)
+    V.store(S[zb + 1], cb, k, y2)
+
+
+@njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"}, inline="always")
+def _svf2_tiles(w, S, ka, za, kb, zb, n0, n1, cb):
+    # _svf2_tile on the full tiles at cb and cb + WIDTH, interleaved
+    W = V.WIDTH
+    cc = cb + W
+    c1, c2, c3, k0, k1, k2 = _load6(S, ka, cb, W)
+    e1, e2, e3, l0, l1, l2 = _load6(S, kb, cb, W)
+    z1, z2 = V.load(S[za], cb, W), V.load(S[za + 1], cb, W)
+    y1, y2 = V.load(S[zb], cb, W), V.load(S[zb + 1], cb, W)
+    C1, C2, C3, K0, K1, K2 = _load6(S, ka, cc, W)
+    E1, E2, E3, L0, L1, L2 = _load6(S, kb, cc, W)
+    Z1, Z2 = V.load(S[za], cc, W), V.load(S[za + 1], cc, W)
+    Y1, Y2 = V.load(S[zb], cc, W), V.load(S[zb + 1], cc, W)
+    for n in range(n0, n1):
+        row = w[n]
+        x, z1, z2 = tick(V.load(row, cb, W), c1, c2, c3, k0, k1, k2, z1, z2)
+        X, Z1, Z2 = tick(V.load(row, cc, W), C1, C2, C3, K0, K1, K2, Z1, Z2)
+        x, y1, y2 = tick(x, e1, e2, e3, l0, l1, l2, y1, y2)
+        X, Y1, Y2 = tick(X, E1, E2, E3, L0, L1, L2, Y1, Y2)
+        V.store(row, cb, W, x)
+        V.store(row, cc, W, X)
+    V.store(S[za], cb, W, z1)
+    V.store(S[za + 1], cb, W, z2)
+    V.store(S[zb], cb, W, y1)
+    V.store(S[zb + 1], cb, W, y2)
+    V.store(S[za], cc, W, Z1)
+    V.store(S[za + 1], cc, W, Z2)
+    V.store(S[zb], cc, W, Y1)
+    V.store(S[zb + 1], cc, W, Y2)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
