@@ -35,30 +35,41 @@ def assert_guards_intact(buf: np.ndarray) -> None:
     assert np.all(buf[..., :GUARD] == SENTINEL) and np.all(buf[..., -GUARD:] == SENTINEL)
 
 
-@njit(cache=False)
+@njit(inline="always")
+def _ops(x, y, s):
+    m = (x >= y) | ~(x < s)
+    return V.where(m & (y != 0.25), (x + y) * s - 2.0 * x * y + max(x, y) - min(x, 0.1), abs(y - s))
+
+
 def _tile_ops(a, b, s, out, n):
     for cb in range(0, n, V.WIDTH):
         k = min(V.WIDTH, n - cb)
-        x, y = V.load(a, cb, k), V.load(b, cb, k)
-        V.store(out, cb, k, (x + y) * s - 2.0 * x * y + (y - s))
+        V.store(out, cb, k, _ops(V.load(a, cb, k), V.load(b, cb, k), s))
 
 
+def _scalar_ops(a, b, s, out, n):
+    for i in range(n):
+        out[i] = _ops(a[i], b[i], s)
+
+
+@pytest.mark.parametrize("fastmath", [False, {"contract"}])
 @pytest.mark.parametrize("n", [1, 5, 8, 9, 16, 23])
-def test_lanewise_arithmetic_matches_numpy_exactly(n):
+def test_lanewise_operations_match_the_scalar_ones_exactly(n, fastmath):
+    """One function, compiled for tiles and for floats, gives the same bits,
+    NaN and signed zeros included; tiles take the fast-math flags (fused
+    multiply-adds or not) of the function they are compiled in."""
+    tiled = njit(fastmath=fastmath)(_tile_ops)
+    scalar = njit(fastmath=fastmath)(_scalar_ops)
     rng = np.random.default_rng(n)
     a, b = rng.standard_normal(n), rng.standard_normal(n)
+    a[::4], b[1::5], b[2::6] = np.nan, 0.25, -0.0
     buf, out = guarded(np.zeros(n))
-    _tile_ops(a, b, 0.3, out, n)
-    want = np.empty(n)
-    for i in range(n):  # the scalar order of operations, with FMA allowed as in the kernels
-        want[i] = _scalar_ops(a[i], b[i], 0.3)
-    np.testing.assert_array_equal(out, want)
+    want = np.zeros(n)
+    tiled(a, b, 0.3, out, n)
+    scalar(a, b, 0.3, want, n)
+    assert np.array_equal(out, want, equal_nan=True)
+    assert np.array_equal(np.signbit(out), np.signbit(want))
     assert_guards_intact(buf)
-
-
-@njit(cache=False, fastmath={"contract"})
-def _scalar_ops(x, y, s):
-    return (x + y) * s - 2.0 * x * y + (y - s)
 
 
 @njit(cache=False, fastmath={"contract"})

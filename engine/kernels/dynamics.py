@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-
-
 from numba import njit
 
 from .fastmath import amp_to_db
+from .simd import where
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
@@ -17,15 +16,15 @@ def peak_hold(ax, lvl, hold_count, since, hold_min, hold_max, refresh, release_a
     of it restarts the hold, which lasts twice the samples ``since`` the
     previous restart (within ``hold_min..hold_max``); once the hold runs out
     the level falls by the one-pole ``release_a``. Written with selects only,
-    so the strip's channel loops vectorise (see ``layout.DET_*``).
+    for floats and for tiles of channels (``simd``; see ``layout.DET_*``).
     """
     since += 1.0
     up = ax >= lvl
     keep = (ax >= lvl * refresh) | up
-    new_level = ax if up else (lvl if (keep | (hold_count > 0.0)) else lvl - release_a * lvl)
+    new_level = where(up, ax, where(keep | (hold_count > 0.0), lvl, lvl - release_a * lvl))
     hold = min(max(2.0 * since, hold_min), hold_max)
-    new_count = hold if keep else max(hold_count - 1.0, 0.0)
-    return new_level, new_count, (0.0 if keep else since)
+    new_count = where(keep, hold, max(hold_count - 1.0, 0.0))
+    return new_level, new_count, where(keep, 0.0, since)
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")

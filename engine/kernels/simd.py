@@ -5,9 +5,14 @@ reloads every coefficient and state value from memory on every sample. A
 kernel written over tiles of ``WIDTH`` channels with :class:`F64x8` locals
 has the x42 shape instead: load a tile's coefficients and state once, run
 the frame loop on registers, write the state back. ``+ - *`` work between
-tiles and with a float64 scalar (broadcast), with the same ``contract``
-flag as the scalar kernels, so a function such as ``filters.tick`` compiles
-for tiles unchanged and rounds exactly as its scalar form.
+tiles and with a float64 scalar (broadcast) and take the fast-math flags of
+the function they are compiled in, as scalar operations do, so a function
+such as ``filters.tick`` compiles for tiles unchanged and rounds exactly as
+its scalar form. Comparisons give
+a :class:`B8` lane mask (``& | ~``); :func:`where` selects by a mask or by
+a plain bool, and ``min``, ``max`` and ``abs`` follow numba's scalar
+semantics lane by lane, so a function written with them (``peak_hold``)
+also serves both.
 
 The type is LLVM's ``<8 x double>``: one AVX-512 register, two AVX2 ones,
 four SSE2 ones; LLVM splits it for the host.
@@ -26,8 +31,6 @@ from numba.extending import intrinsic, models, overload, register_model
 WIDTH = 8
 _LL_VEC = ir.VectorType(ir.DoubleType(), WIDTH)
 _LL_I32 = ir.IntType(32)
-#: The scalar kernels' only fast-math flag: multiply-adds may fuse (FMA).
-_FLAGS = ("contract",)
 
 
 class F64x8(types.Type):
@@ -124,7 +127,8 @@ def _lanewise(op_name: str):
             return None
 
         def codegen(context, builder, signature, args):
-            return getattr(builder, op_name)(args[0], args[1], flags=_FLAGS)
+            # no flags of its own: numba adds the function's fast-math flags
+            return getattr(builder, op_name)(args[0], args[1])
 
         return f64x8(a, b), codegen
 
@@ -146,8 +150,184 @@ def _overload_operator(py_op, lanewise) -> None:
         return None
 
 
-_overload_operator(operator.add, _add)
-_overload_operator(operator.sub, _sub)
-_overload_operator(operator.mul, _mul)
+for _ops, _lanes in (((operator.add, operator.iadd), _add), ((operator.sub, operator.isub), _sub),
+                     ((operator.mul, operator.imul), _mul)):
+    for _op in _ops:  # a tile is a value: x += y rebinds x, as for floats
+        _overload_operator(_op, _lanes)
 
-__all__ = ["WIDTH", "F64x8", "f64x8", "load", "store", "splat"]
+
+class B8(types.Type):
+    """numba type of a lane mask of a tile (a comparison's result)."""
+
+    def __init__(self):
+        super().__init__(name="b8")
+
+
+b8 = B8()
+_LL_MASK = ir.VectorType(ir.IntType(1), WIDTH)
+
+
+@register_model(B8)
+class _B8Model(models.PrimitiveModel):
+    def __init__(self, dmm, fe_type):
+        super().__init__(dmm, fe_type, _LL_MASK)
+
+
+def _comparison(op: str):
+    @intrinsic
+    def compare(typingctx, a, b):
+        if a != f64x8 or b != f64x8:
+            return None
+
+        def codegen(context, builder, signature, args):
+            # Python's: every comparison with NaN is false except !=
+            if op == "!=":
+                return builder.fcmp_unordered(op, args[0], args[1])
+            return builder.fcmp_ordered(op, args[0], args[1])
+
+        return b8(a, b), codegen
+
+    return compare
+
+
+def _is_number(t) -> bool:
+    return isinstance(t, (types.Float, types.Integer))
+
+
+def _overload_comparison(py_op, op: str) -> None:
+    compare = _comparison(op)
+
+    @overload(py_op, inline="always")
+    def impl(a, b):
+        if a == f64x8 and b == f64x8:
+            return lambda a, b: compare(a, b)
+        if a == f64x8 and _is_number(b):
+            return lambda a, b: compare(a, splat(b))
+        if _is_number(a) and b == f64x8:
+            return lambda a, b: compare(splat(a), b)
+        return None
+
+
+for _py_op, _op in ((operator.lt, "<"), (operator.le, "<="), (operator.gt, ">"),
+                    (operator.ge, ">="), (operator.eq, "=="), (operator.ne, "!=")):
+    _overload_comparison(_py_op, _op)
+
+
+def _mask_logic(op_name: str):
+    @intrinsic
+    def logic(typingctx, a, b):
+        if a != b8 or b != b8:
+            return None
+
+        def codegen(context, builder, signature, args):
+            return getattr(builder, op_name)(args[0], args[1])
+
+        return b8(a, b), codegen
+
+    return logic
+
+
+_and, _or = _mask_logic("and_"), _mask_logic("or_")
+
+
+@intrinsic
+def _not(typingctx, a):
+    if a != b8:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.not_(args[0])
+
+    return b8(a), codegen
+
+
+@overload(operator.and_, inline="always")
+def _and_impl(a, b):
+    if a == b8 and b == b8:
+        return lambda a, b: _and(a, b)
+    return None
+
+
+@overload(operator.or_, inline="always")
+def _or_impl(a, b):
+    if a == b8 and b == b8:
+        return lambda a, b: _or(a, b)
+    return None
+
+
+@overload(operator.invert, inline="always")
+def _invert_impl(a):
+    if a == b8:
+        return lambda a: _not(a)
+    return None
+
+
+@intrinsic
+def _select(typingctx, mask, a, b):
+    if mask != b8 or a != f64x8 or b != f64x8:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.select(args[0], args[1], args[2])
+
+    return f64x8(mask, a, b), codegen
+
+
+def where(cond, a, b):
+    """``a`` where ``cond`` holds, else ``b``: lane by lane for a mask, as
+    ``a if cond else b`` for a bool (in compiled code)."""
+    return a if cond else b
+
+
+@overload(where, inline="always")
+def _where_impl(cond, a, b):
+    if cond == b8:
+        if a == f64x8 and b == f64x8:
+            return lambda cond, a, b: _select(cond, a, b)
+        if a == f64x8 and _is_number(b):
+            return lambda cond, a, b: _select(cond, a, splat(b))
+        if _is_number(a) and b == f64x8:
+            return lambda cond, a, b: _select(cond, splat(a), b)
+        if _is_number(a) and _is_number(b):
+            return lambda cond, a, b: _select(cond, splat(a), splat(b))
+    if isinstance(cond, types.Boolean):
+        return lambda cond, a, b: a if cond else b
+    return None
+
+
+@overload(max, inline="always")
+def _max_impl(a, b):
+    # numba's float max(a, b): b if b > a else a (so NaN in b loses)
+    if f64x8 in (a, b) and all(t == f64x8 or _is_number(t) for t in (a, b)):
+        return lambda a, b: where(b > a, b, a)
+    return None
+
+
+@overload(min, inline="always")
+def _min_impl(a, b):
+    if f64x8 in (a, b) and all(t == f64x8 or _is_number(t) for t in (a, b)):
+        return lambda a, b: where(b < a, b, a)
+    return None
+
+
+@intrinsic
+def _fabs(typingctx, a):
+    if a != f64x8:
+        return None
+
+    def codegen(context, builder, signature, args):
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_LL_VEC, [_LL_VEC]),
+                                            "llvm.fabs.v8f64")
+        return builder.call(fn, args)
+
+    return f64x8(a), codegen
+
+
+@overload(abs, inline="always")
+def _abs_impl(a):
+    if a == f64x8:
+        return lambda a: _fabs(a)
+    return None
+
+
+__all__ = ["WIDTH", "F64x8", "f64x8", "B8", "b8", "load", "store", "splat", "where"]

@@ -390,33 +390,51 @@ def gate_pass(w, S, n0, n1, det):
           S[L.C_G_REL], S[L.C_G_HOLD_N], n0, n1, det[0], det[1], det[2])
 
 
-# The state rows go to the loop kernels as separate arguments: numba marks
-# distinct array arguments as not aliasing, which lets LLVM vectorise the
-# channel loop (measured: compressor 18 us instead of 78 us at 64 x 64).
+# Tiles of eight channels in registers (see the filter sections): the
+# detector, the open/close state machine and the gain glide of a tile run a
+# whole segment without touching memory but for the signal.
 @njit(cache=True, nogil=True, error_model="numpy")
 def _gate(w, lvl, dhc, since, opened, holdc, gain, thr_open, thr_close, floor, att, rel, hold_n,
           n0, n1, hold_min, hold_max, det_rel):
+    n_ch = w.shape[1]
+    for cb in range(0, n_ch, V.WIDTH):
+        k = n_ch - cb
+        if k >= V.WIDTH:
+            _gate_tile(w, lvl, dhc, since, opened, holdc, gain, thr_open, thr_close, floor, att, rel,
+                       hold_n, n0, n1, hold_min, hold_max, det_rel, cb, V.WIDTH)
+        else:
+            _gate_tile(w, lvl, dhc, since, opened, holdc, gain, thr_open, thr_close, floor, att, rel,
+                       hold_n, n0, n1, hold_min, hold_max, det_rel, cb, k)
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _gate_tile(w, lvl, dhc, since, opened, holdc, gain, thr_open, thr_close, floor, att, rel, hold_n,
+               n0, n1, hold_min, hold_max, det_rel, cb, k):
+    t_lvl, t_dhc, t_since = V.load(lvl, cb, k), V.load(dhc, cb, k), V.load(since, cb, k)
+    t_open, t_holdc, g = V.load(opened, cb, k), V.load(holdc, cb, k), V.load(gain, cb, k)
+    t_thr_open, t_thr_close = V.load(thr_open, cb, k), V.load(thr_close, cb, k)
+    t_floor, t_att, t_rel, t_hold_n = V.load(floor, cb, k), V.load(att, cb, k), V.load(rel, cb, k), \
+        V.load(hold_n, cb, k)
     for n in range(n0, n1):
-        for c in range(w.shape[1]):
-            v = w[n, c]
-            lv2, dhc[c], since[c] = peak_hold(abs(v), lvl[c], dhc[c], since[c], hold_min, hold_max,
-                                              L.DET_REFRESH, det_rel)
-            lvl[c] = lv2
-            # open/close state machine
-            was_open = opened[c] != 0.0
-            refresh = (was_open & (lv2 >= thr_close[c])) | ((~was_open) & (lv2 >= thr_open[c]))
-            now_open = refresh | (was_open & (holdc[c] > 0.0))
-            holdc[c] = hold_n[c] if refresh else max(holdc[c] - 1.0, 0.0)
-            opened[c] = 1.0 if now_open else 0.0
-            target = 1.0 if now_open else floor[c]
-            g = gain[c]
-            # both coefficients loaded before the select: a select of two
-            # loads is merged into a load from a selected address, which
-            # vectorises as a gather (measured: gate pass 7.1 -> 5.9 us at 64 x 64)
-            a_att, a_rel = att[c], rel[c]
-            g += (a_att if target > g else a_rel) * (target - g)
-            gain[c] = g
-            w[n, c] = v * g
+        row = w[n]
+        v = V.load(row, cb, k)
+        t_lvl, t_dhc, t_since = peak_hold(abs(v), t_lvl, t_dhc, t_since, hold_min, hold_max,
+                                          L.DET_REFRESH, det_rel)
+        # open/close state machine
+        was_open = t_open != 0.0
+        refresh = (was_open & (t_lvl >= t_thr_close)) | ((~was_open) & (t_lvl >= t_thr_open))
+        now_open = refresh | (was_open & (t_holdc > 0.0))
+        t_holdc = V.where(refresh, t_hold_n, max(t_holdc - 1.0, 0.0))
+        t_open = V.where(now_open, 1.0, 0.0)
+        target = V.where(now_open, 1.0, t_floor)
+        g += V.where(target > g, t_att, t_rel) * (target - g)
+        V.store(row, cb, k, v * g)
+    V.store(lvl, cb, k, t_lvl)
+    V.store(dhc, cb, k, t_dhc)
+    V.store(since, cb, k, t_since)
+    V.store(opened, cb, k, t_open)
+    V.store(holdc, cb, k, t_holdc)
+    V.store(gain, cb, k, g)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
