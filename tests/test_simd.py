@@ -11,6 +11,8 @@ from numba import njit
 
 from automixd.engine.kernels import simd as V
 from automixd.engine.kernels import strip
+from automixd.engine.kernels.dynamics import peak_hold
+from automixd.engine.kernels.fastmath import amp_to_db, db_to_amp, fast_exp2, fast_log2
 from automixd.engine.kernels.filters import tick
 
 GUARD = 8
@@ -184,3 +186,35 @@ def test_a_tile_refuses_a_strided_row():
 
     with pytest.raises(Exception, match="contiguous float64 row"):
         load_column(np.zeros((8, 8)))
+
+
+@njit(inline="always")
+def _dynamics(x, y):
+    lvl, count, since = peak_hold(abs(x), abs(y), 3.0 * y, 40.0 * abs(x), 96.0, 2400.0, 0.98, 0.05)
+    return amp_to_db(abs(x)) + db_to_amp(y * 30.0) + fast_log2(abs(y) + 1e-3) * fast_exp2(x * 9.0) \
+        + lvl + count + since
+
+
+def _dynamics_tiles(a, b, out):
+    for cb in range(0, a.shape[0], V.WIDTH):
+        k = min(V.WIDTH, a.shape[0] - cb)
+        V.store(out, cb, k, _dynamics(V.load(a, cb, k), V.load(b, cb, k)))
+
+
+def _dynamics_floats(a, b, out):
+    for i in range(a.shape[0]):
+        out[i] = _dynamics(a[i], b[i])
+
+
+def test_detector_and_db_conversions_are_the_same_on_tiles():
+    """The peak detector and the bit-trick log2 / exp2 (dB) give the tiled
+    gate and compressor the same bits as the scalar forms, over levels from
+    silence to beyond full scale and exponents that clamp."""
+    rng = np.random.default_rng(9)
+    a = np.concatenate([rng.standard_normal(200) * 10.0 ** rng.uniform(-12, 2, 200), [0.0, -0.0, 1.0, 200.0]])
+    b = np.concatenate([rng.uniform(-40.0, 40.0, 200), [0.0, 1.0, -0.5, 0.5]])
+    tiled, floats = np.zeros_like(a), np.zeros_like(a)
+    njit(fastmath={"contract"})(_dynamics_tiles)(a, b, tiled)
+    njit(fastmath={"contract"})(_dynamics_floats)(a, b, floats)
+    assert np.isfinite(floats).all()
+    np.testing.assert_array_equal(tiled, floats)

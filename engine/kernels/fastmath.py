@@ -13,6 +13,8 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
+from .simd import f64x8
+
 #: 20 log10(x) = DB_PER_LOG2 * log2(x)
 DB_PER_LOG2 = 6.020599913279624
 #: 10^(db/20) = 2^(db * LOG2_PER_DB)
@@ -21,9 +23,29 @@ LOG2_PER_DB = 1.0 / DB_PER_LOG2
 
 # The bit manipulations are written as LLVM intrinsics: numba's own integer
 # shift guards against over-long shifts with a branch, which would keep LLVM
-# from vectorising the loops that call these.
+# from vectorising the loops that call these. Each takes a float64 or a tile
+# of them (``simd.f64x8``), lane by lane.
 _I64 = ir.IntType(64)
 _F64 = ir.DoubleType()
+
+
+def _like(x, scalar_type, value):
+    """``value`` as a constant of ``scalar_type``, or of its vector when ``x`` is a vector."""
+    if isinstance(x.type, ir.VectorType):
+        return ir.Constant(ir.VectorType(scalar_type, x.type.count), [value] * x.type.count)
+    return ir.Constant(scalar_type, value)
+
+
+def _int_of(x):
+    """The integer type (or vector of it) with ``x``'s shape."""
+    return ir.VectorType(_I64, x.type.count) if isinstance(x.type, ir.VectorType) else _I64
+
+
+def _float_signature(x):
+    """Signature of a lane-by-lane function of a float64 or a tile; None for other types."""
+    if x == types.float64 or x == f64x8:
+        return x(x)
+    return None
 
 
 @intrinsic
@@ -31,14 +53,14 @@ def _exponent(typingctx, x):
     """The unbiased binary exponent of a positive normal double, as a double."""
 
     def codegen(context, builder, signature, args):
-        bits = builder.bitcast(args[0], _I64)
-        field = builder.or_(builder.lshr(bits, ir.Constant(_I64, 52)),
-                            ir.Constant(_I64, 0x4330000000000000))
+        v = args[0]
+        bits = builder.bitcast(v, _int_of(v))
+        field = builder.or_(builder.lshr(bits, _like(v, _I64, 52)), _like(v, _I64, 0x4330000000000000))
         # 0x433... is 2^52: the field lands in the mantissa, no int-to-float conversion
-        as_float = builder.bitcast(field, _F64)
-        return builder.fsub(as_float, ir.Constant(_F64, 4503599627370496.0 + 1023.0))
+        as_float = builder.bitcast(field, v.type)
+        return builder.fsub(as_float, _like(v, _F64, 4503599627370496.0 + 1023.0))
 
-    return types.float64(types.float64), codegen
+    return _float_signature(x), codegen
 
 
 @intrinsic
@@ -46,12 +68,12 @@ def _mantissa(typingctx, x):
     """The mantissa of a double scaled into [1, 2)."""
 
     def codegen(context, builder, signature, args):
-        bits = builder.bitcast(args[0], _I64)
-        m = builder.or_(builder.and_(bits, ir.Constant(_I64, 0xFFFFFFFFFFFFF)),
-                        ir.Constant(_I64, 0x3FF0000000000000))
-        return builder.bitcast(m, _F64)
+        v = args[0]
+        bits = builder.bitcast(v, _int_of(v))
+        m = builder.or_(builder.and_(bits, _like(v, _I64, 0xFFFFFFFFFFFFF)), _like(v, _I64, 0x3FF0000000000000))
+        return builder.bitcast(m, v.type)
 
-    return types.float64(types.float64), codegen
+    return _float_signature(x), codegen
 
 
 @intrinsic
@@ -59,10 +81,22 @@ def _pow2_int(typingctx, k):
     """2^k for an integral double k in [-1022, 1023]."""
 
     def codegen(context, builder, signature, args):
-        biased = builder.fptosi(builder.fadd(args[0], ir.Constant(_F64, 1023.0)), _I64)
-        return builder.bitcast(builder.shl(biased, ir.Constant(_I64, 52)), _F64)
+        v = args[0]
+        biased = builder.fptosi(builder.fadd(v, _like(v, _F64, 1023.0)), _int_of(v))
+        return builder.bitcast(builder.shl(biased, _like(v, _I64, 52)), v.type)
 
-    return types.float64(types.float64), codegen
+    return _float_signature(k), codegen
+
+
+@intrinsic
+def _truncate(typingctx, x):
+    """``float(int(x))``: x rounded toward zero (|x| < 2^63)."""
+
+    def codegen(context, builder, signature, args):
+        v = args[0]
+        return builder.sitofp(builder.fptosi(v, _int_of(v)), v.type)
+
+    return _float_signature(x), codegen
 
 
 # log2(1 + t) on t in [0, 1) and 2^f on f in [-0.5, 0.5]: least-squares fits on
@@ -76,7 +110,7 @@ _E4, _E5 = 0.009672171736004823, 0.0013400432165343948  # 2^0 is exactly 1: unit
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def fast_log2(x: float) -> float:
-    """log2 of a positive normal ``x`` (callers clamp away zero).
+    """log2 of a positive normal ``x`` (callers clamp away zero); a float or a tile.
 
     x = 2^e * m with m in [1, 2): log2 x = e + p(m - 1), p the degree-6 fit above.
     """
@@ -93,7 +127,7 @@ def fast_exp2(y: float) -> float:
     above; 2^k is built in the exponent bits.
     """
     y = min(max(y, -1000.0), 1000.0)
-    k = float(int(y + 1024.5)) - 1024.0  # round to nearest without a libm call
+    k = _truncate(y + 1024.5) - 1024.0  # round to nearest without a libm call
     f = y - k
     p = 1.0 + f * (_E1 + f * (_E2 + f * (_E3 + f * (_E4 + f * _E5))))
     return p * _pow2_int(k)

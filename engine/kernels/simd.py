@@ -156,6 +156,24 @@ for _ops, _lanes in (((operator.add, operator.iadd), _add), ((operator.sub, oper
         _overload_operator(_op, _lanes)
 
 
+@intrinsic
+def _neg(typingctx, a):
+    if a != f64x8:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.fneg(args[0])
+
+    return f64x8(a), codegen
+
+
+@overload(operator.neg, inline="always")
+def _neg_impl(a):
+    if a == f64x8:
+        return lambda a: _neg(a)
+    return None
+
+
 class B8(types.Type):
     """numba type of a lane mask of a tile (a comparison's result)."""
 
@@ -290,9 +308,22 @@ def _where_impl(cond, a, b):
             return lambda cond, a, b: _select(cond, splat(a), b)
         if _is_number(a) and _is_number(b):
             return lambda cond, a, b: _select(cond, splat(a), splat(b))
-    if isinstance(cond, types.Boolean):
-        return lambda cond, a, b: a if cond else b
+    if isinstance(cond, types.Boolean) and _is_number(a) and _is_number(b):
+        return lambda cond, a, b: _select_number(cond, a, b)
     return None
+
+
+@intrinsic
+def _select_number(typingctx, cond, a, b):
+    # a select, not a branch: what LLVM makes of ``a if cond else b`` anyway,
+    # without numba's pedantic SSA warnings for an inlined conditional
+    ty = typingctx.unify_types(a, b)
+
+    def codegen(context, builder, signature, args):
+        return builder.select(args[0], context.cast(builder, args[1], a, ty),
+                              context.cast(builder, args[2], b, ty))
+
+    return ty(cond, a, b), codegen
 
 
 @overload(max, inline="always")
