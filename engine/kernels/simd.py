@@ -8,11 +8,10 @@ the frame loop on registers, write the state back. ``+ - *`` work between
 tiles and with a float64 scalar (broadcast) and take the fast-math flags of
 the function they are compiled in, as scalar operations do, so a function
 such as ``filters.tick`` compiles for tiles unchanged and rounds exactly as
-its scalar form. Comparisons give
-a :class:`B8` lane mask (``& | ~``); :func:`where` selects by a mask or by
-a plain bool, and ``min``, ``max`` and ``abs`` follow numba's scalar
-semantics lane by lane, so a function written with them (``peak_hold``)
-also serves both.
+its scalar form. Comparisons give a :class:`B8` lane mask (``& | ~``);
+:func:`where` selects by a mask or by a plain bool, and ``min``, ``max``
+and ``abs`` follow numba's scalar semantics lane by lane, so a function
+written with them (``peak_hold``) also serves both.
 
 The type is LLVM's ``<8 x double>``: one AVX-512 register, two AVX2 ones,
 four SSE2 ones; LLVM splits it for the host.

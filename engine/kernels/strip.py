@@ -9,9 +9,10 @@ vectoriser processes 4-8 channels per instruction; measured on the 6
 filter sections of a strip, 3.8 ns per channel-sample against 9.5 ns for the
 channel-at-a-time loop. Every channel still sees exactly the same
 arithmetic in the same order, so the output does not depend on the block
-size or on how many channels share a pass. The filter sections go one step
-further: they run over tiles of eight channels held in registers for a whole
-segment (``simd``), so their coefficients are not reloaded every sample.
+size or on how many channels share a pass. The filter sections and the gate
+go one step further: they run over tiles of eight channels held in registers
+for a whole segment (``simd``), so their coefficients and state are not
+reloaded every sample.
 
 Order: ``input_pass`` (sanitise, meter, trim and polarity), ``delay_pass``,
 high-pass (two SVF sections) with its in/out crossfade, gate, 4-band EQ with
