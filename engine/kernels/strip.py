@@ -475,7 +475,9 @@ def _comp(w, lvl, dhc, since, gr_s, m_comp, on, thr, slope, knee, inv2w, att, re
             want = want_s[c]
             gr = gr_s[c]
             d = want - gr
-            a_att, a_rel = att[c], rel[c]  # loaded before the select (see _gate)
+            # both loaded before the select: a select of two loads is merged into a
+            # load from a selected address, which vectorises as a gather
+            a_att, a_rel = att[c], rel[c]
             gr = want if abs(d) < 1e-6 else gr + (a_att if d > 0.0 else a_rel) * d
             gr_s[c] = gr
             m_comp[c] = max(m_comp[c], gr)
