@@ -208,8 +208,7 @@ def _svf2_ramp(w, S, ka, da, za, kb, db, zb, n0, n1, ramp_a, ramp_b):
 def _svf2_ramp_tile(w, S, ka, da, za, kb, db, zb, n0, n1, ramp_a, ramp_b, cb, k):
     c1, c2, c3, k0, k1, k2 = _load6(S, ka, cb, k)
     e1, e2, e3, l0, l1, l2 = _load6(S, kb, cb, k)
-    z1, z2 = V.load(S[za], cb, k), V.load(S[za + 1], cb, k)
-    y1, y2 = V.load(S[zb], cb, k), V.load(S[zb + 1], cb, k)
+    z1, z2, y1, y2 = _load_state(S, za, zb, cb, k)
     i1, i2, i3, j0, j1, j2 = _steps(S, da, cb, k, ramp_a)
     f1, f2, f3, g0, g1, g2 = _steps(S, db, cb, k, ramp_b)
     for n in range(n0, n1):
@@ -219,10 +218,7 @@ def _svf2_ramp_tile(w, S, ka, da, za, kb, db, zb, n0, n1, ramp_a, ramp_b, cb, k)
         x, z1, z2 = tick(V.load(row, cb, k), c1, c2, c3, k0, k1, k2, z1, z2)
         x, y1, y2 = tick(x, e1, e2, e3, l0, l1, l2, y1, y2)
         V.store(row, cb, k, x)
-    V.store(S[za], cb, k, z1)
-    V.store(S[za + 1], cb, k, z2)
-    V.store(S[zb], cb, k, y1)
-    V.store(S[zb + 1], cb, k, y2)
+    _store_state(S, za, zb, cb, k, z1, z2, y1, y2)
     if ramp_a:
         _store6(S, ka, cb, k, c1, c2, c3, k0, k1, k2)
     if ramp_b:
@@ -234,6 +230,20 @@ def _load6(S, r, cb, k):
     """Rows ``r .. r + 5`` of tile ``cb``: a section's coefficients or increments."""
     return (V.load(S[r], cb, k), V.load(S[r + 1], cb, k), V.load(S[r + 2], cb, k),
             V.load(S[r + 3], cb, k), V.load(S[r + 4], cb, k), V.load(S[r + 5], cb, k))
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _load_state(S, za, zb, cb, k):
+    """The integrator states of two sections (rows ``za``, ``za + 1``, ``zb``, ``zb + 1``) of tile ``cb``."""
+    return V.load(S[za], cb, k), V.load(S[za + 1], cb, k), V.load(S[zb], cb, k), V.load(S[zb + 1], cb, k)
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _store_state(S, za, zb, cb, k, z1, z2, y1, y2):
+    V.store(S[za], cb, k, z1)
+    V.store(S[za + 1], cb, k, z2)
+    V.store(S[zb], cb, k, y1)
+    V.store(S[zb + 1], cb, k, y2)
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
@@ -280,17 +290,13 @@ def _svf2(w, S, ka, za, kb, zb, n0, n1):
 def _svf2_tile(w, S, ka, za, kb, zb, n0, n1, cb, k):
     c1, c2, c3, k0, k1, k2 = _load6(S, ka, cb, k)
     e1, e2, e3, l0, l1, l2 = _load6(S, kb, cb, k)
-    z1, z2 = V.load(S[za], cb, k), V.load(S[za + 1], cb, k)
-    y1, y2 = V.load(S[zb], cb, k), V.load(S[zb + 1], cb, k)
+    z1, z2, y1, y2 = _load_state(S, za, zb, cb, k)
     for n in range(n0, n1):
         row = w[n]
         x, z1, z2 = tick(V.load(row, cb, k), c1, c2, c3, k0, k1, k2, z1, z2)
         x, y1, y2 = tick(x, e1, e2, e3, l0, l1, l2, y1, y2)
         V.store(row, cb, k, x)
-    V.store(S[za], cb, k, z1)
-    V.store(S[za + 1], cb, k, z2)
-    V.store(S[zb], cb, k, y1)
-    V.store(S[zb + 1], cb, k, y2)
+    _store_state(S, za, zb, cb, k, z1, z2, y1, y2)
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"}, inline="always")
@@ -300,12 +306,10 @@ def _svf2_tiles(w, S, ka, za, kb, zb, n0, n1, cb):
     cc = cb + W
     c1, c2, c3, k0, k1, k2 = _load6(S, ka, cb, W)
     e1, e2, e3, l0, l1, l2 = _load6(S, kb, cb, W)
-    z1, z2 = V.load(S[za], cb, W), V.load(S[za + 1], cb, W)
-    y1, y2 = V.load(S[zb], cb, W), V.load(S[zb + 1], cb, W)
+    z1, z2, y1, y2 = _load_state(S, za, zb, cb, W)
     C1, C2, C3, K0, K1, K2 = _load6(S, ka, cc, W)
     E1, E2, E3, L0, L1, L2 = _load6(S, kb, cc, W)
-    Z1, Z2 = V.load(S[za], cc, W), V.load(S[za + 1], cc, W)
-    Y1, Y2 = V.load(S[zb], cc, W), V.load(S[zb + 1], cc, W)
+    Z1, Z2, Y1, Y2 = _load_state(S, za, zb, cc, W)
     for n in range(n0, n1):
         row = w[n]
         x, z1, z2 = tick(V.load(row, cb, W), c1, c2, c3, k0, k1, k2, z1, z2)
@@ -314,14 +318,8 @@ def _svf2_tiles(w, S, ka, za, kb, zb, n0, n1, cb):
         X, Y1, Y2 = tick(X, E1, E2, E3, L0, L1, L2, Y1, Y2)
         V.store(row, cb, W, x)
         V.store(row, cc, W, X)
-    V.store(S[za], cb, W, z1)
-    V.store(S[za + 1], cb, W, z2)
-    V.store(S[zb], cb, W, y1)
-    V.store(S[zb + 1], cb, W, y2)
-    V.store(S[za], cc, W, Z1)
-    V.store(S[za + 1], cc, W, Z2)
-    V.store(S[zb], cc, W, Y1)
-    V.store(S[zb + 1], cc, W, Y2)
+    _store_state(S, za, zb, cb, W, z1, z2, y1, y2)
+    _store_state(S, za, zb, cc, W, Z1, Z2, Y1, Y2)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
