@@ -119,17 +119,19 @@ def splat(typingctx, x):
     return f64x8(x), codegen
 
 
-def _lanewise(op_name: str):
+def _lanewise(op_name: str, ty=f64x8):
+    """An intrinsic applying the IR builder's ``op_name`` lane by lane to two values of ``ty``."""
+
     @intrinsic
     def lanewise(typingctx, a, b):
-        if a != f64x8 or b != f64x8:
+        if a != ty or b != ty:
             return None
 
         def codegen(context, builder, signature, args):
             # no flags of its own: numba adds the function's fast-math flags
             return getattr(builder, op_name)(args[0], args[1])
 
-        return f64x8(a, b), codegen
+        return ty(a, b), codegen
 
     return lanewise
 
@@ -230,21 +232,7 @@ for _py_op, _op in ((operator.lt, "<"), (operator.le, "<="), (operator.gt, ">"),
     _overload_comparison(_py_op, _op)
 
 
-def _mask_logic(op_name: str):
-    @intrinsic
-    def logic(typingctx, a, b):
-        if a != b8 or b != b8:
-            return None
-
-        def codegen(context, builder, signature, args):
-            return getattr(builder, op_name)(args[0], args[1])
-
-        return b8(a, b), codegen
-
-    return logic
-
-
-_and, _or = _mask_logic("and_"), _mask_logic("or_")
+_and, _or = _lanewise("and_", b8), _lanewise("or_", b8)
 
 
 @intrinsic
