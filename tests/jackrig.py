@@ -171,6 +171,21 @@ class Player:
     def played(self) -> int:
         return self.pos
 
+    def covered(self, n: int) -> bool:
+        """Whether the recorder has taken the cycles holding the signal's first ``n`` frames.
+
+        The feeder counts a cycle as played before the recorder, later in the
+        same graph cycle, has copied it: waiting on ``played()`` alone can stop
+        the recording one block short.
+        """
+        blocks = self.blocks
+        if self.start_frame is None or not blocks:
+            return False
+        last_frame, last = blocks[-1]
+        if last is None:  # nothing to record: the feeder's count is all there is
+            return self.pos >= n
+        return last_frame + last.shape[1] >= self.start_frame + n
+
     def recorded(self, allow_gaps: bool = False) -> tuple[int, np.ndarray]:
         """First frame time and the recorded samples (ports, frames).
 
@@ -188,7 +203,9 @@ class Player:
         """The recorded frames that coincide with the first ``n`` frames of the signal."""
         first, y = self.recorded()
         at = self.start_frame - first
-        assert 0 <= at and at + n <= y.shape[1], "the recording does not cover the signal"
+        assert 0 <= at and at + n <= y.shape[1], (
+            f"the recording does not cover the signal: it starts {at} frames before the signal"
+            f" and holds {y.shape[1]} frames, the signal {n}")
         return y[:, at:at + n]
 
     def close(self, timeout_s: float = 5.0) -> None:

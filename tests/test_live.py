@@ -124,7 +124,7 @@ def _freewheel_run(player: Player, x: np.ndarray, frames_after: int = 4096) -> t
     try:
         player.freewheel()
         player.play(x)
-        wait_for(lambda: player.played() >= x.shape[1] + frames_after, 120, "the signal to play")
+        wait_for(lambda: player.covered(x.shape[1] + frames_after), 120, "the signal to be recorded")
     finally:
         player.end_freewheel()
     return player.recorded()
