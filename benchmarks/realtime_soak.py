@@ -8,6 +8,7 @@ Run from the repository root::
     .venv/bin/python benchmarks/realtime_soak.py --no-realtime   # jackd --no-realtime instead of -R
     .venv/bin/python benchmarks/realtime_soak.py --twin          # and a C client doing the daemon's work
     .venv/bin/python benchmarks/realtime_soak.py --cpu-latency-us 0  # CPUs poll instead of idling
+    .venv/bin/python benchmarks/realtime_soak.py --host-reference --minutes 10  # jackd + C baseline alone
 
 What runs
 ---------
@@ -67,6 +68,8 @@ is reported late, usually ``Running``. Such reports are counted apart
 timer-miss line in the log). A driver wake-up that is late by less than a
 period shortens the next cycle too but is not logged; the callback's own
 durations (``> period``) tell whether the daemon ever needed a whole period.
+``--host-reference`` runs jackd and the C baseline alone, with nothing of the
+project on the machine, and counts the timer misses the host causes by itself.
 
 Each cycle is also taken apart (``late_cycles``): the daemon's callbacks log
 their start, their cycle's frame time and their thread's CPU time, and the
@@ -962,6 +965,46 @@ def run_config(n_ch: int, period: int, seconds: float, idle_s: float, realtime: 
             **loaded, "idle": idle, "jackd_log": str(jlog)}
 
 
+def host_reference(period: int, seconds: float, realtime: bool, workdir: Path) -> dict:
+    """jackd and ``jack_simple_client`` alone for ``seconds``: the host's own timer misses.
+
+    Nothing of the project runs (no daemon, no feeder, no Python load), so the
+    dummy driver's timer misses and the baseline's late reports in this window
+    are what the machine does to a SCHED_FIFO thread sleeping to a schedule:
+    the rate every soak window inherits, each miss costing any client with
+    real work a late report or two (see ``parse_log``).
+    """
+    tag = f"host-{period}"
+    name = f"amx-soak-{os.getpid()}-{tag}"
+    jlog = workdir / f"jackd-{tag}.log"
+    server = DummyJackServer(name, rate=FS, period=period, ports=2, log=jlog, realtime=realtime)
+    server.start()
+    proc = None
+    try:
+        proc = subprocess.Popen(["jack_simple_client", BASELINE], env=jack_env(name), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+        time.sleep(SETTLE_S)
+        log_at, steal_at, t0 = jlog.stat().st_size, cpu_steal(), time.monotonic()
+        while (left := seconds - (time.monotonic() - t0)) > 0:
+            time.sleep(min(1.0, left))
+            if proc.poll() is not None:
+                raise RuntimeError("jack_simple_client went away during the run")
+        wall, steal_end = time.monotonic() - t0, cpu_steal()
+        with open(jlog, "rb") as f:
+            f.seek(log_at)
+            parsed = parse_log(f.read().decode(errors="replace"))
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            proc.wait(5)
+        server.stop()
+    return {"period": period, "seconds": round(wall, 1), "realtime": realtime,
+            "driver_xruns": parsed["driver_xruns"], "driver_late_us_max": parsed["driver_late_us_max"],
+            "baseline": xrun_row(parsed["late"], BASELINE),
+            "steal_pct": round(100 * (steal_end[0] - steal_at[0]) / max(steal_end[1] - steal_at[1], 1), 2),
+            "jackd_log": str(jlog)}
+
+
 # -- report ---------------------------------------------------------------------------
 def targets(r: dict) -> dict:
     d, b = r["daemon"], r["baseline"]
@@ -1074,6 +1117,31 @@ def print_table(results: list[dict]) -> None:
                   f"{t['target']:<7} {t['result']}")
 
 
+def run_host_reference(periods: list[int], seconds: float, realtime: bool, workdir: Path,
+                       keep_logs: str | None, started, jackd_version: str, t_wall: float) -> int:
+    """``--host-reference``: print the host's own timer misses per period, a table and a JSON line."""
+    results = []
+    try:
+        for period in periods:
+            print(f"host reference at {period} frames: jackd + jack_simple_client only, {seconds:.0f} s ...",
+                  flush=True)
+            results.append(host_reference(period, seconds, realtime, workdir))
+    finally:
+        if not keep_logs:
+            shutil.rmtree(workdir, True)
+    print()
+    print(f"{'period':>6} | {'timer misses':>12} {'latest us':>9} | {'baseline xruns':>14} {'Run':>4} | steal %")
+    for r in results:
+        b = r["baseline"]
+        print(f"{r['period']:>6} | {r['driver_xruns']:>12} {r['driver_late_us_max']:>9} | {b['xruns']:>14} "
+              f"{b['running']:>4} | {r['steal_pct']}")
+    rec = {"date": started.strftime("%Y-%m-%d %H:%M UTC"), "mode": "host reference", "cpu": cpu_model(),
+           "nproc": os.cpu_count(), "jackd": jackd_version, "seconds_per_period": seconds,
+           "results": results, "wall_s": round(time.monotonic() - t_wall, 1)}
+    print("JSON " + json.dumps(rec, separators=(",", ":")))
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=float, default=60.0, help="loaded run per configuration (default 60)")
@@ -1096,6 +1164,9 @@ def main() -> int:
                     help="pin the daemon's threads that are not real-time (its Python side and the "
                          "load on it) to CPU M; with --audio-cpu N, N != M, the audio CPU runs "
                          "the graph alone")
+    ap.add_argument("--host-reference", action="store_true",
+                    help="run only jackd and jack_simple_client (no daemon, feeder or load) for the "
+                         "loaded window's length at each period: the host's own timer misses")
     ap.add_argument("--no-realtime", action="store_true", help="jackd --no-realtime instead of -R")
     ap.add_argument("--rev", metavar="COMMIT",
                     help="run the engine and adapters as committed in COMMIT instead of the working tree")
@@ -1122,10 +1193,14 @@ def main() -> int:
     started = _dt.datetime.now(_dt.timezone.utc)
     t_wall = time.monotonic()
     jackd_version = subprocess.run(["jackd", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
-    print(f"automixd real-time soak ({seconds:.0f} s loaded + {idle_s:.0f} s idle per configuration)")
+    print(f"automixd real-time soak, host reference ({seconds:.0f} s per period)" if args.host_reference else
+          f"automixd real-time soak ({seconds:.0f} s loaded + {idle_s:.0f} s idle per configuration)")
     print(f"{os.cpu_count()} cpu  {cpu_model()}  python {platform.python_version()}  numba {numba.__version__}  "
           f"JACK-Client {jack.__version__}  {jackd_version}")
     print(f"engine: {source}")
+    if args.host_reference:
+        return run_host_reference(sorted({p for _, p in configs}), seconds, not args.no_realtime, workdir,
+                                  args.keep_logs, started, jackd_version, t_wall)
     jb.warm_up()
     feeder_exe = build_c(workdir, "soak_feeder", FEEDER_C)
     twin_exe = build_c(workdir, "soak_twin", TWIN_C) if feeder_exe and args.twin else None
