@@ -456,6 +456,11 @@ def cpu_steal() -> tuple[int, int]:
     return vals[7], sum(vals[:8])
 
 
+def steal_pct(at: tuple[int, int], end: tuple[int, int]) -> float:
+    """CPU steal between two ``cpu_steal()`` readings, in % of all CPU time."""
+    return round(100 * (end[0] - at[0]) / max(end[1] - at[1], 1), 2)
+
+
 def thread_counters(pid: int, tid: int) -> dict:
     """Page faults and involuntary context switches of one thread (since it started)."""
     base = Path(f"/proc/{pid}/task/{tid}")
@@ -937,7 +942,7 @@ def run_config(n_ch: int, period: int, seconds: float, idle_s: float, realtime: 
                 "dsp_load_pct": {"mean": round(float(np.mean(loads)), 1) if loads else None,
                                  "max": round(float(np.max(loads)), 1) if loads else None},
                 "python_load": py, "loadavg_at_start": [round(x, 2) for x in load_avg],
-                "steal_pct": round(100 * (steal_end[0] - steal_at[0]) / max(steal_end[1] - steal_at[1], 1), 2),
+                "steal_pct": steal_pct(steal_at, steal_end),
                 "audio_thread": counters,
             }
 
@@ -996,12 +1001,16 @@ def host_reference(period: int, seconds: float, realtime: bool, workdir: Path) -
     finally:
         if proc is not None and proc.poll() is None:
             proc.terminate()
-            proc.wait(5)
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
         server.stop()
     return {"period": period, "seconds": round(wall, 1), "realtime": realtime,
             "driver_xruns": parsed["driver_xruns"], "driver_late_us_max": parsed["driver_late_us_max"],
             "baseline": xrun_row(parsed["late"], BASELINE),
-            "steal_pct": round(100 * (steal_end[0] - steal_at[0]) / max(steal_end[1] - steal_at[1], 1), 2),
+            "steal_pct": steal_pct(steal_at, steal_end),
             "jackd_log": str(jlog)}
 
 
