@@ -136,6 +136,22 @@ def _lanewise(op_name: str, ty=f64x8):
     return lanewise
 
 
+def _lanewise_unary(op_name: str, ty=f64x8):
+    """An intrinsic applying the IR builder's ``op_name`` lane by lane to one value of ``ty``."""
+
+    @intrinsic
+    def lanewise(typingctx, a):
+        if a != ty:
+            return None
+
+        def codegen(context, builder, signature, args):
+            return getattr(builder, op_name)(args[0])
+
+        return ty(a), codegen
+
+    return lanewise
+
+
 _add, _sub, _mul = _lanewise("fadd"), _lanewise("fsub"), _lanewise("fmul")
 
 
@@ -157,15 +173,7 @@ for _ops, _lanes in (((operator.add, operator.iadd), _add), ((operator.sub, oper
         _overload_operator(_op, _lanes)
 
 
-@intrinsic
-def _neg(typingctx, a):
-    if a != f64x8:
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.fneg(args[0])
-
-    return f64x8(a), codegen
+_neg = _lanewise_unary("fneg")
 
 
 @overload(operator.neg, inline="always")
@@ -235,15 +243,7 @@ for _py_op, _op in ((operator.lt, "<"), (operator.le, "<="), (operator.gt, ">"),
 _and, _or = _lanewise("and_", b8), _lanewise("or_", b8)
 
 
-@intrinsic
-def _not(typingctx, a):
-    if a != b8:
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.not_(args[0])
-
-    return b8(a), codegen
+_not = _lanewise_unary("not_", b8)
 
 
 @overload(operator.and_, inline="always")
