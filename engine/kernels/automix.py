@@ -35,7 +35,9 @@ from numba import njit
 
 from .. import layout as L
 from ..params import AUTOMIX_SLOT, CH_SLOT, N_AUTOMIX_GROUPS, N_AUTOMIX_PARAMS
+from . import simd as V
 from .fastmath import fast_exp2, fast_log2
+from .simd import where
 from .smoothing import one_pole_coef
 
 P_GROUP = CH_SLOT["automix.group"]
@@ -340,36 +342,25 @@ def _rows(det, u, gain, am, key, n0, n1, clock, unit_slope, w, fa, p, att, rel, 
     fade_settled = True
     for c in range(n_ch):
         fade_settled = fade_settled and fa[c] == fa_t[c] and fm[c] == fm_t[c]
+    incoherent = False  # a power sum needs every member's level at every sample
+    for k in range(n_groups):
+        incoherent = incoherent or (am[k, L.AM_INCOH] >= 0.5 and (
+            am[k, L.AM_ACTIVE] != 0.0 or am[k, L.AM_KEY] != 0.0))
     for c in range(n_ch):
         m_n[c] += float(n1 - n0)  # the gain meter's sample count
+    if fade_settled and not (gating or group_rules or ducking or incoherent):
+        _rows_tiled(det, u, gain, am, key, n0, n1, clock, unit_slope, w, fa, p, att, rel, grp, gp,
+                    slope, share, fm, g, sm, talk_ratio, up, m_g2, m_talk, gt_open, gt_nf,
+                    gt_rel, gt_member, gt_margin, gt_pf, sm_up, nf, att_a, rel_a, pf, acc, up_c,
+                    dn_c, wmin, wmin_prev)
+        return
     for n in range(n0, n1):
         # weighted, mode-faded detection and its RMS detector (talk or ambience
         # ballistics as chosen at the last share tick); the energy since that
         # tick feeds the noise floor and the next choice
         for c in range(n_ch):
-            x = det[n, c] * w[c] * fa[c]
-            u[n, c] = x
-            x2 = x * x
-            pc = p[c]
-            acc[c] += x2
-            p[c] = pc + (up_c[c] if x2 > pc else dn_c[c]) * (x2 - pc)
-        # each group's control level: of the summed signal, or the power sum
-        for k in range(am.shape[0]):
-            if am[k, L.AM_ACTIVE] == 0.0 and am[k, L.AM_KEY] == 0.0:
-                continue
-            s = _group_sum(u[n], grp, float(k))
-            s2 = s * s
-            if am[k, L.AM_INCOH] >= 0.5:
-                am[k, L.AM_PS] = _group_sum(p, grp, float(k))
-            else:
-                ps = am[k, L.AM_PS]
-                am[k, L.AM_ACC_BUS] += s2
-                a_ps = am[k, L.AM_UP_C] if s2 > ps else am[k, L.AM_DN_C]
-                am[k, L.AM_PS] = ps + a_ps * (s2 - ps)
-            ks = am[k, L.AM_KPS]
-            am[k, L.AM_KPS] = ks + (am[k, L.AM_KATT] if s2 > ks else am[k, L.AM_KREL]) * (s2 - ks)
-        for k in range(am.shape[0]):
-            key[n, k] = am[k, L.AM_KPS]
+            u[n, c], p[c], acc[c] = _detect(det[n, c], w[c], fa[c], p[c], acc[c], up_c[c], dn_c[c])
+        _group_levels(u, p, grp, am, key, n)
         if (clock + n) % SHARE_EVERY == 0:
             _shares(p, grp, gp, am, unit_slope, slope, share, up, fa, talk_ratio, gt_open, gt_pf,
                     gt_nf, gt_margin, gt_member, m_talk, nf, pf, acc, att, rel, att_a, rel_a,
@@ -395,6 +386,161 @@ def _rows(det, u, gain, am, key, n0, n1, clock, unit_slope, w, fa, p, att, rel, 
                   m_dk_g2, m_dk_n)
 
 
+# Without mode fades, gating, group rules, ducking or power sums (the common
+# case: gain sharing at rest), a channel's detector and gain glide between two
+# share ticks depend on nothing but its own state: they run on tiles of
+# channels in registers (the x42 shape) over the up to SHARE_EVERY samples
+# between ticks, in the same order of operations as the per-sample loop above
+# (bit-identical), while the group levels still run sample by sample.
+@njit(cache=True, nogil=True, error_model="numpy")
+def _rows_tiled(det, u, gain, am, key, n0, n1, clock, unit_slope, w, fa, p, att, rel, grp, gp, slope,
+                share, fm, g, sm, talk_ratio, up, m_g2, m_talk, gt_open, gt_nf, gt_rel, gt_member,
+                gt_margin, gt_pf, sm_up, nf, att_a, rel_a, pf, acc, up_c, dn_c, wmin,
+                wmin_prev) -> None:
+    n = n0  # the next sample to detect
+    n_glide = n0  # the next sample to glide
+    while n < n1:
+        # the share tick at sample t comes after t's detection and before its glide
+        t = n + (SHARE_EVERY - (clock + n) % SHARE_EVERY) % SHARE_EVERY
+        end = min(t + 1, n1)
+        _detect_tiles(det, u, w, fa, p, acc, up_c, dn_c, n, end)
+        for m in range(n, end):
+            _group_levels(u, p, grp, am, key, m)
+        if t < n1:
+            _glide_tiles(gain, fa, share, fm, g, sm_up, sm, gt_open, gt_member, gt_rel, m_g2,
+                         n_glide, t)
+            _shares(p, grp, gp, am, unit_slope, slope, share, up, fa, talk_ratio, gt_open, gt_pf,
+                    gt_nf, gt_margin, gt_member, m_talk, nf, pf, acc, att, rel, att_a, rel_a,
+                    up_c, dn_c, wmin, wmin_prev)
+            n_glide = t
+        n = end
+    _glide_tiles(gain, fa, share, fm, g, sm_up, sm, gt_open, gt_member, gt_rel, m_g2, n_glide, n1)
+
+
+# Four tiles run side by side: one tile's detector (or glide) is a chain of
+# dependent operations from sample to sample, and the core fills each one's
+# latency with the other three's work; one tile at a time left it idle.
+QUAD = 4 * V.WIDTH
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _on_tiles(load, step, store, rows, src, dst, n0, n1) -> None:
+    """Rows ``n0..n1`` of every channel, a tile of channels at a time (four side
+    by side while they last): ``load(rows, cb, k)`` takes a tile's state into
+    registers, ``step(src[n], dst[n], cb, k, state)`` runs one sample of it,
+    ``store(rows, cb, k, state)`` writes it back."""
+    n_ch = dst.shape[1]
+    W = V.WIDTH
+    cb = 0
+    while n_ch - cb >= QUAD:
+        a, b = load(rows, cb, W), load(rows, cb + W, W)
+        c, d = load(rows, cb + 2 * W, W), load(rows, cb + 3 * W, W)
+        for n in range(n0, n1):
+            x, y = src[n], dst[n]
+            a, b = step(x, y, cb, W, a), step(x, y, cb + W, W, b)
+            c, d = step(x, y, cb + 2 * W, W, c), step(x, y, cb + 3 * W, W, d)
+        store(rows, cb, W, a)
+        store(rows, cb + W, W, b)
+        store(rows, cb + 2 * W, W, c)
+        store(rows, cb + 3 * W, W, d)
+        cb += QUAD
+    while cb < n_ch:
+        k = min(n_ch - cb, W)
+        a = load(rows, cb, k)
+        for n in range(n0, n1):
+            a = step(src[n], dst[n], cb, k, a)
+        store(rows, cb, k, a)
+        cb += W
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _detect_tiles(det, u, w, fa, p, acc, up_c, dn_c, n0, n1) -> None:
+    """``_detect`` for rows ``n0..n1`` of every channel, on tiles of channels."""
+    _on_tiles(_det_load, _det_step, _det_store, (w, fa, p, acc, up_c, dn_c), det, u, n0, n1)
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _det_load(rows, cb, k) -> tuple:
+    w, fa, p, acc, up_c, dn_c = rows
+    return (V.load(w, cb, k), V.load(fa, cb, k), V.load(p, cb, k), V.load(acc, cb, k),
+            V.load(up_c, cb, k), V.load(dn_c, cb, k))
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _det_step(row, out, cb, k, t) -> tuple:
+    x, p, acc = _detect(V.load(row, cb, k), t[0], t[1], t[2], t[3], t[4], t[5])
+    V.store(out, cb, k, x)
+    return (t[0], t[1], p, acc, t[4], t[5])
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _det_store(rows, cb, k, t) -> None:
+    V.store(rows[2], cb, k, t[2])
+    V.store(rows[3], cb, k, t[3])
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _glide_tiles(gain, fa, share, fm, g, sm_up, sm, gt_open, gt_member, gt_rel, m_g2, n0, n1) -> None:
+    """Rows ``n0..n1`` of every channel's gain gliding to its settled target
+    ``fa * share + fm`` (``_glide_step``), on tiles of channels."""
+    if n1 > n0:
+        _on_tiles(_gl_load, _gl_step, _gl_store,
+                  (fa, share, fm, g, sm_up, sm, gt_open, gt_member, gt_rel, m_g2), gain, gain, n0, n1)
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _gl_load(rows, cb, k) -> tuple:
+    fa, share, fm, g, sm_up, sm, gt_open, gt_member, gt_rel, m_g2 = rows
+    return (V.load(fa, cb, k) * V.load(share, cb, k) + V.load(fm, cb, k), V.load(g, cb, k),
+            V.load(m_g2, cb, k), V.load(sm_up, cb, k), V.load(sm, cb, k), V.load(gt_open, cb, k),
+            V.load(gt_member, cb, k), V.load(gt_rel, cb, k))
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _gl_step(unused, row, cb, k, t) -> tuple:
+    g = _glide_step(t[0], t[1], t[3], t[4], t[5], t[6], t[7])
+    V.store(row, cb, k, g)
+    return (t[0], g, t[2] + g * g, t[3], t[4], t[5], t[6], t[7])
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _gl_store(rows, cb, k, t) -> None:
+    V.store(rows[3], cb, k, t[1])
+    V.store(rows[9], cb, k, t[2])
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _detect(d, w, fa, p, acc, up_c, dn_c) -> tuple:
+    """One sample of a member's weighted, mode-faded detection signal ``x`` and
+    its RMS detector: returns ``(x, p, acc)``, the new detector power and the
+    energy since the last share tick. For floats and tiles of channels."""
+    x = d * w * fa
+    x2 = x * x
+    return x, p + where(x2 > p, up_c, dn_c) * (x2 - p), acc + x2
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _group_levels(u, p, grp, am, key, n) -> None:
+    """Sample ``n`` of each group's control level (of the summed signal ``u[n]``,
+    or the power sum of the members' levels ``p``) and its ducking key."""
+    for k in range(am.shape[0]):
+        if am[k, L.AM_ACTIVE] == 0.0 and am[k, L.AM_KEY] == 0.0:
+            continue
+        s = _group_sum(u[n], grp, float(k))
+        s2 = s * s
+        if am[k, L.AM_INCOH] >= 0.5:
+            am[k, L.AM_PS] = _group_sum(p, grp, float(k))
+        else:
+            ps = am[k, L.AM_PS]
+            am[k, L.AM_ACC_BUS] += s2
+            a_ps = am[k, L.AM_UP_C] if s2 > ps else am[k, L.AM_DN_C]
+            am[k, L.AM_PS] = ps + a_ps * (s2 - ps)
+        ks = am[k, L.AM_KPS]
+        am[k, L.AM_KPS] = ks + (am[k, L.AM_KATT] if s2 > ks else am[k, L.AM_KREL]) * (s2 - ks)
+    for k in range(am.shape[0]):
+        key[n, k] = am[k, L.AM_KPS]
+
+
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _fade(c, fa, fa_t, fm, fm_t, fstep, share) -> float:
     """Channel ``c``'s gain target: its share, blended by one linear step of
@@ -412,15 +558,23 @@ def _glide(c, target, g, sm_up, sm, gt_open, gt_member, gt_rel, m_g2) -> float:
     closes with the gate's release; everything else glides with the group's
     gain time constants, rising and falling (blended arithmetically: nested
     selects kept the loop scalar)."""
-    falling = 1.0 if target < g[c] else 0.0
-    closing = falling * (1.0 if gt_open[c] == 0.0 else 0.0) * gt_member[c]
-    a = sm_up[c] + falling * (sm[c] - sm_up[c])
-    a += closing * (gt_rel[c] - a)
-    gc = g[c] + a * (target - g[c])
-    gc = target if abs(target - gc) <= 1e-9 else gc
+    gc = _glide_step(target, g[c], sm_up[c], sm[c], gt_open[c], gt_member[c], gt_rel[c])
     g[c] = gc
     m_g2[c] += gc * gc
     return gc
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _glide_step(target, g, sm_up, sm, gt_open, gt_member, gt_rel):
+    """The next gain of a one-pole glide from ``g`` to ``target``: rising with
+    ``sm_up``, falling with ``sm``, a closing gated mic with ``gt_rel``; it
+    lands on the target once within 1e-9. For floats and tiles of channels."""
+    falling = where(target < g, 1.0, 0.0)
+    closing = falling * where(gt_open == 0.0, 1.0, 0.0) * gt_member
+    a = sm_up + falling * (sm - sm_up)
+    a = a + closing * (gt_rel - a)
+    gc = g + a * (target - g)
+    return where(abs(target - gc) <= 1e-9, target, gc)
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
