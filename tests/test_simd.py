@@ -40,7 +40,9 @@ def assert_guards_intact(buf: np.ndarray) -> None:
 @njit(inline="always")
 def _ops(x, y, s):
     m = (x >= y) | ~(x < s)
-    return V.where(m & (y != 0.25), (x + y) * s - 2.0 * x * y + max(x, y) - min(x, 0.1), abs(y - s))
+    r = V.where(m & (y != 0.25), (x + y) * s - 2.0 * x * y + max(x, y) - min(x, 0.1), abs(y - s))
+    # a plain bool selects whole tiles, between tiles and numbers
+    return V.where(s > 0.2, r + x / y, 1.0) - V.where(s < 0.2, x, y / 3.0) + V.where(s > 0.2, 0.5, r)
 
 
 def _tile_ops(a, b, s, out, n):
@@ -58,20 +60,21 @@ def _scalar_ops(a, b, s, out, n):
 @pytest.mark.parametrize("n", [1, 5, 8, 9, 16, 23])
 def test_lanewise_operations_match_the_scalar_ones_exactly(n, fastmath):
     """One function, compiled for tiles and for floats, gives the same bits,
-    NaN and signed zeros included; tiles take the fast-math flags (fused
+    NaN, infinities (division by zero) and signed zeros included; tiles take the fast-math flags (fused
     multiply-adds or not) of the function they are compiled in."""
-    tiled = njit(fastmath=fastmath)(_tile_ops)
-    scalar = njit(fastmath=fastmath)(_scalar_ops)
+    tiled = njit(fastmath=fastmath, error_model="numpy")(_tile_ops)  # as the kernels are
+    scalar = njit(fastmath=fastmath, error_model="numpy")(_scalar_ops)
     rng = np.random.default_rng(n)
     a, b = rng.standard_normal(n), rng.standard_normal(n)
     a[::4], b[1::5], b[2::6] = np.nan, 0.25, -0.0
-    buf, out = guarded(np.zeros(n))
-    want = np.zeros(n)
-    tiled(a, b, 0.3, out, n)
-    scalar(a, b, 0.3, want, n)
-    assert np.array_equal(out, want, equal_nan=True)
-    assert np.array_equal(np.signbit(out), np.signbit(want))
-    assert_guards_intact(buf)
+    for s in (0.3, 0.1):
+        buf, out = guarded(np.zeros(n))
+        want = np.zeros(n)
+        tiled(a, b, s, out, n)
+        scalar(a, b, s, want, n)
+        assert np.array_equal(out, want, equal_nan=True)
+        assert np.array_equal(np.signbit(out), np.signbit(want))
+        assert_guards_intact(buf)
 
 
 @njit(cache=False, fastmath={"contract"})

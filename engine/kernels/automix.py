@@ -620,33 +620,21 @@ def _shares(p, grp, gp, am, unit_slope, slope, share, up, fa, talk_ratio, gt_ope
     avg = am[0, L.AM_PF_A]
     new_window = am[0, L.AM_WMIN_N] >= am[0, L.AM_WMIN_LEN]
     am[0, L.AM_WMIN_N] = step if new_window else am[0, L.AM_WMIN_N] + step
-    for c in range(n_ch):
-        e = acc[c] * (1.0 / SHARE_EVERY)
-        acc[c] = 0.0
-        pf[c] += avg * (e - pf[c])
-        wmin_prev[c] = wmin[c] if new_window else wmin_prev[c]
-        wmin[c] = pf[c] if new_window else min(wmin[c], pf[c])
-        f = _follow_floor(nf[c], pf[c], dn, rise, min(wmin[c], wmin_prev[c]), warm)
-        nf[c] = f
-        fast, talk = _talk_weights(p[c], e, f, warm)
-        up_c[c] = att_a[c] + fast * (att[c] - att_a[c])
-        dn_c[c] = rel_a[c] + talk * (rel[c] - rel_a[c])
+    zero = V.splat(0.0)
+    for cb in range(0, n_ch, V.WIDTH):  # tiles of channels: one register per row
+        k = min(n_ch - cb, V.WIDTH)
+        ticked = _floor_tick(
+            V.load(acc, cb, k), V.load(pf, cb, k), V.load(wmin, cb, k), V.load(wmin_prev, cb, k),
+            V.load(nf, cb, k), V.load(p, cb, k), V.load(att, cb, k), V.load(rel, cb, k),
+            V.load(att_a, cb, k), V.load(rel_a, cb, k), avg, dn, rise, new_window, warm)
+        V.store_rows((acc, pf, wmin, wmin_prev, nf, up_c, dn_c), cb, k, (zero,) + ticked)
     for k in range(am.shape[0]):
-        e = am[k, L.AM_ACC_BUS] * (1.0 / SHARE_EVERY)
-        am[k, L.AM_ACC_BUS] = 0.0
-        pfb = am[k, L.AM_PF_BUS] + avg * (e - am[k, L.AM_PF_BUS])
-        am[k, L.AM_PF_BUS] = pfb
-        if new_window:
-            am[k, L.AM_WMIN_PREV] = am[k, L.AM_WMIN]
-            am[k, L.AM_WMIN] = pfb
-        else:
-            am[k, L.AM_WMIN] = min(am[k, L.AM_WMIN], pfb)
-        fb = _follow_floor(am[k, L.AM_NF_BUS], pfb, dn, rise,
-                           min(am[k, L.AM_WMIN], am[k, L.AM_WMIN_PREV]), warm)
-        am[k, L.AM_NF_BUS] = fb
-        fast, talk = _talk_weights(am[k, L.AM_PS], e, fb, warm)
-        am[k, L.AM_UP_C] = am[k, L.AM_ATT_A] + fast * (am[k, L.AM_ATT] - am[k, L.AM_ATT_A])
-        am[k, L.AM_DN_C] = am[k, L.AM_REL_A] + talk * (am[k, L.AM_REL] - am[k, L.AM_REL_A])
+        q = am[k]
+        (q[L.AM_PF_BUS], q[L.AM_WMIN], q[L.AM_WMIN_PREV], q[L.AM_NF_BUS], q[L.AM_UP_C],
+         q[L.AM_DN_C]) = _floor_tick(q[L.AM_ACC_BUS], q[L.AM_PF_BUS], q[L.AM_WMIN], q[L.AM_WMIN_PREV],
+                                     q[L.AM_NF_BUS], q[L.AM_PS], q[L.AM_ATT], q[L.AM_REL],
+                                     q[L.AM_ATT_A], q[L.AM_REL_A], avg, dn, rise, new_window, warm)
+        q[L.AM_ACC_BUS] = 0.0
     # share holds each member's slope factor A^(s-1) sum A / sum A^s until the
     # loop below writes the share itself; the factor is worked out in loops of
     # its own so that loop, the one every tick runs, has no per-member branch
@@ -685,6 +673,24 @@ def _shares(p, grp, gp, am, unit_slope, slope, share, up, fa, talk_ratio, gt_ope
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _floor_tick(acc, pf, wmin, wmin_prev, nf, level, att, rel, att_a, rel_a, avg, down, rise,
+                new_window, warm) -> tuple:
+    """One share tick of a detector's noise floor and ballistics, from ``acc``,
+    its energy since the last tick: returns ``(pf, wmin, wmin_prev, nf, up_c,
+    dn_c)``, its 20 ms average, the lowest averages of this and the last
+    window, its floor (``_follow_floor``), and its attack and release
+    coefficients for the next SHARE_EVERY samples (``_talk_weights``). For a
+    member's floats, a tile of members, or a group's control signal."""
+    e = acc * (1.0 / SHARE_EVERY)
+    pf = pf + avg * (e - pf)
+    wmin_prev = where(new_window, wmin, wmin_prev)
+    wmin = where(new_window, pf, min(wmin, pf))
+    nf = _follow_floor(nf, pf, down, rise, min(wmin, wmin_prev), warm)
+    fast, talk = _talk_weights(level, e, nf, warm)
+    return pf, wmin, wmin_prev, nf, att_a + fast * (att - att_a), rel_a + talk * (rel - rel_a)
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _follow_floor(f, level, down, up, window_low, warm) -> float:
     """One share tick of a noise floor: follows ``level`` (a 20 ms average),
     falling by the power factor ``down`` and rising by ``up`` at most (40 and
@@ -701,10 +707,9 @@ def _talk_weights(level, tick_power, floor, warm) -> tuple:
     release, 0..1. Talk while its level stands 10 dB over the floor; the talk
     attack also after a tick 20 dB over it; each blended over +-1.5 dB; while
     the floors warm up, talk."""
-    if warm:
-        return 1.0, 1.0
     talk = _blend(level, floor, TALK_MARGIN)
-    return max(talk, _blend(tick_power, floor, TALK_ATTACK_MARGIN)), talk
+    fast = max(talk, _blend(tick_power, floor, TALK_ATTACK_MARGIN))
+    return where(warm, 1.0, fast), where(warm, 1.0, talk)
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")

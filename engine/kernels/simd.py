@@ -22,7 +22,7 @@ from __future__ import annotations
 import operator
 
 from llvmlite import ir
-from numba import types
+from numba import njit, types
 from numba.core import cgutils, errors
 from numba.extending import intrinsic, models, overload, register_model
 
@@ -104,6 +104,13 @@ def store(typingctx, row, start, lanes, tile):
     return types.void(row, start, lanes, tile), codegen
 
 
+@njit(inline="always")
+def store_rows(rows, start, lanes, tiles):
+    """``store`` each of ``tiles`` into the row of ``rows`` in the same place."""
+    for i in range(len(rows)):
+        store(rows[i], start, lanes, tiles[i])
+
+
 @intrinsic
 def splat(typingctx, x):
     """A tile with ``x`` in every lane."""
@@ -153,6 +160,8 @@ def _lanewise_unary(op_name: str, ty=f64x8):
 
 
 _add, _sub, _mul = _lanewise("fadd"), _lanewise("fsub"), _lanewise("fmul")
+# IEEE division lane by lane, as numba divides floats under error_model="numpy"
+_div = _lanewise("fdiv")
 
 
 def _overload_operator(py_op, lanewise) -> None:
@@ -168,7 +177,8 @@ def _overload_operator(py_op, lanewise) -> None:
 
 
 for _ops, _lanes in (((operator.add, operator.iadd), _add), ((operator.sub, operator.isub), _sub),
-                     ((operator.mul, operator.imul), _mul)):
+                     ((operator.mul, operator.imul), _mul),
+                     ((operator.truediv, operator.itruediv), _div)):
     for _op in _ops:  # a tile is a value: x += y rebinds x, as for floats
         _overload_operator(_op, _lanes)
 
@@ -284,19 +294,31 @@ def where(cond, a, b):
     return a if cond else b
 
 
+def _as_tile(x):
+    """``x`` as a tile: itself, or a number in every lane."""
+    return x
+
+
+@overload(_as_tile, inline="always")
+def _as_tile_impl(x):
+    if x == f64x8:
+        return lambda x: x
+    if _is_number(x):
+        return lambda x: splat(x)
+    return None
+
+
 @overload(where, inline="always")
 def _where_impl(cond, a, b):
-    if cond == b8:
-        if a == f64x8 and b == f64x8:
-            return lambda cond, a, b: _select(cond, a, b)
-        if a == f64x8 and _is_number(b):
-            return lambda cond, a, b: _select(cond, a, splat(b))
-        if _is_number(a) and b == f64x8:
-            return lambda cond, a, b: _select(cond, splat(a), b)
+    if not all(t == f64x8 or _is_number(t) for t in (a, b)):
+        return None
+    if cond == b8:  # lane by lane
+        return lambda cond, a, b: _select(cond, _as_tile(a), _as_tile(b))
+    if isinstance(cond, types.Boolean):
         if _is_number(a) and _is_number(b):
-            return lambda cond, a, b: _select(cond, splat(a), splat(b))
-    if isinstance(cond, types.Boolean) and _is_number(a) and _is_number(b):
-        return lambda cond, a, b: _select_number(cond, a, b)
+            return lambda cond, a, b: _select_number(cond, a, b)
+        # one bool for the whole tile (a select, not a branch)
+        return lambda cond, a, b: _select_number(cond, _as_tile(a), _as_tile(b))
     return None
 
 
