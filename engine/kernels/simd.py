@@ -167,12 +167,9 @@ _div = _lanewise("fdiv")
 def _overload_operator(py_op, lanewise) -> None:
     @overload(py_op)
     def impl(a, b):
-        if a == f64x8 and b == f64x8:
-            return lambda a, b: lanewise(a, b)
-        if a == f64x8 and isinstance(b, (types.Float, types.Integer)):
-            return lambda a, b: lanewise(a, splat(b))
-        if isinstance(a, (types.Float, types.Integer)) and b == f64x8:
-            return lambda a, b: lanewise(splat(a), b)
+        # a tile with a tile or a number (broadcast); two numbers are numba's own
+        if f64x8 in (a, b) and all(t == f64x8 or _is_number(t) for t in (a, b)):
+            return lambda a, b: lanewise(_as_tile(a), _as_tile(b))
         return None
 
 
