@@ -113,10 +113,9 @@ _declare(_ch_slots, "C_DLY C_DLY_OLD C_DLY_XF C_DLY_LIVE")
 _declare(_ch_slots, "C_G_LVL C_G_DHC C_G_SINCE C_G_OPEN C_G_HOLDC C_G_GAIN "
                     "C_G_THR_OPEN C_G_THR_CLOSE C_G_FLOOR C_G_ATT C_G_REL C_G_HOLD_N")
 # compressor: detector level/hold, smoothed reduction (dB), makeup (dB),
-# latched settings, the static curve's derived 1 - 1/R and 1 / (2 W), and the
-# wanted reduction of the sample in hand (scratch within a pass)
+# latched settings, the static curve's derived 1 - 1/R and 1 / (2 W)
 _declare(_ch_slots, "C_C_LVL C_C_DHC C_C_SINCE C_C_GR C_C_MAKEUP "
-                    "C_C_ON C_C_THR C_C_RATIO C_C_KNEE C_C_ATT C_C_REL C_C_SLOPE C_C_INV2W C_C_WANT")
+                    "C_C_ON C_C_THR C_C_RATIO C_C_KNEE C_C_ATT C_C_REL C_C_SLOPE C_C_INV2W")
 # fader * mute, main assign, pan L, pan R: current and target
 _declare(_ch_slots, "C_GF C_GF_T C_MAIN C_MAIN_T C_PL C_PL_T C_PR C_PR_T")
 # automix: weight (linear), group index (-1 none), auto and manual fractions of

@@ -417,46 +417,10 @@ def _rows_tiled(det, u, gain, am, key, n0, n1, clock, unit_slope, w, fa, p, att,
     _glide_tiles(gain, fa, share, fm, g, sm_up, sm, gt_open, gt_member, gt_rel, m_g2, n_glide, n1)
 
 
-# Four tiles run side by side: one tile's detector (or glide) is a chain of
-# dependent operations from sample to sample, and the core fills each one's
-# latency with the other three's work; one tile at a time left it idle.
-QUAD = 4 * V.WIDTH
-
-
-@njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def _on_tiles(load, step, store, rows, src, dst, n0, n1) -> None:
-    """Rows ``n0..n1`` of every channel, a tile of channels at a time (four side
-    by side while they last): ``load(rows, cb, k)`` takes a tile's state into
-    registers, ``step(src[n], dst[n], cb, k, state)`` runs one sample of it,
-    ``store(rows, cb, k, state)`` writes it back."""
-    n_ch = dst.shape[1]
-    W = V.WIDTH
-    cb = 0
-    while n_ch - cb >= QUAD:
-        a, b = load(rows, cb, W), load(rows, cb + W, W)
-        c, d = load(rows, cb + 2 * W, W), load(rows, cb + 3 * W, W)
-        for n in range(n0, n1):
-            x, y = src[n], dst[n]
-            a, b = step(x, y, cb, W, a), step(x, y, cb + W, W, b)
-            c, d = step(x, y, cb + 2 * W, W, c), step(x, y, cb + 3 * W, W, d)
-        store(rows, cb, W, a)
-        store(rows, cb + W, W, b)
-        store(rows, cb + 2 * W, W, c)
-        store(rows, cb + 3 * W, W, d)
-        cb += QUAD
-    while cb < n_ch:
-        k = min(n_ch - cb, W)
-        a = load(rows, cb, k)
-        for n in range(n0, n1):
-            a = step(src[n], dst[n], cb, k, a)
-        store(rows, cb, k, a)
-        cb += W
-
-
 @njit(cache=True, nogil=True, error_model="numpy")
 def _detect_tiles(det, u, w, fa, p, acc, up_c, dn_c, n0, n1) -> None:
     """``_detect`` for rows ``n0..n1`` of every channel, on tiles of channels."""
-    _on_tiles(_det_load, _det_step, _det_store, (w, fa, p, acc, up_c, dn_c), det, u, n0, n1)
+    V.on_tiles(_det_load, _det_step, _det_store, (w, fa, p, acc, up_c, dn_c), det, u, n0, n1)
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
@@ -484,7 +448,7 @@ def _glide_tiles(gain, fa, share, fm, g, sm_up, sm, gt_open, gt_member, gt_rel, 
     """Rows ``n0..n1`` of every channel's gain gliding to its settled target
     ``fa * share + fm`` (``_glide_step``), on tiles of channels."""
     if n1 > n0:
-        _on_tiles(_gl_load, _gl_step, _gl_store,
+        V.on_tiles(_gl_load, _gl_step, _gl_store,
                   (fa, share, fm, g, sm_up, sm, gt_open, gt_member, gt_rel, m_g2), gain, gain, n0, n1)
 
 

@@ -368,3 +368,39 @@ def _abs_impl(a):
 
 
 __all__ = ["WIDTH", "F64x8", "f64x8", "B8", "b8", "load", "store", "splat", "where"]
+
+
+# Four tiles run side by side: one tile's recursion (a detector, a glide) is
+# a chain of dependent operations from sample to sample, and the core fills
+# each one's latency with the other three's work; one tile at a time left it
+# idle.
+QUAD = 4 * WIDTH
+
+
+@njit(inline="always")
+def on_tiles(load, step, store, rows, src, dst, n0, n1) -> None:
+    """Rows ``n0..n1`` of every channel, a tile of channels at a time (four side
+    by side while they last): ``load(rows, cb, k)`` takes a tile's state into
+    registers, ``step(src[n], dst[n], cb, k, state)`` runs one sample of it,
+    ``store(rows, cb, k, state)`` writes it back."""
+    n_ch = dst.shape[1]
+    cb = 0
+    while n_ch - cb >= QUAD:
+        a, b = load(rows, cb, WIDTH), load(rows, cb + WIDTH, WIDTH)
+        c, d = load(rows, cb + 2 * WIDTH, WIDTH), load(rows, cb + 3 * WIDTH, WIDTH)
+        for n in range(n0, n1):
+            x, y = src[n], dst[n]
+            a, b = step(x, y, cb, WIDTH, a), step(x, y, cb + WIDTH, WIDTH, b)
+            c, d = step(x, y, cb + 2 * WIDTH, WIDTH, c), step(x, y, cb + 3 * WIDTH, WIDTH, d)
+        store(rows, cb, WIDTH, a)
+        store(rows, cb + WIDTH, WIDTH, b)
+        store(rows, cb + 2 * WIDTH, WIDTH, c)
+        store(rows, cb + 3 * WIDTH, WIDTH, d)
+        cb += QUAD
+    while cb < n_ch:
+        k = min(n_ch - cb, WIDTH)
+        a = load(rows, cb, k)
+        for n in range(n0, n1):
+            a = step(src[n], dst[n], cb, k, a)
+        store(rows, cb, k, a)
+        cb += WIDTH
