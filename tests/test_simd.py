@@ -286,3 +286,47 @@ def test_compressor_on_tiles_equals_scalar_samples(n_ch):
     assert_guards_intact(wbuf)
     assert_guards_intact(sbuf)
     assert S[L.C_C_GR, 0] > 10.0  # the test signal did drive the compressor
+
+
+@njit
+def _input_scalar(x, gin, gin_t, m_peak, m_sq, m_bad, a_gain):
+    for c in range(x.shape[1]):
+        for n in range(x.shape[0]):
+            v = x[n, c]
+            bad = not abs(v) <= strip.INPUT_LIMIT
+            v = 0.0 if bad else v
+            m_bad[c] += 1.0 if bad else 0.0
+            m_peak[c] = max(m_peak[c], abs(v))
+            m_sq[c] += v * v
+            gin[c] = gin[c] + a_gain * (gin_t[c] - gin[c])
+            x[n, c] = v * gin[c]
+
+
+@pytest.mark.parametrize("n_ch", [1, 5, 8, 13, 40, 64])
+def test_input_pass_on_tiles_equals_scalar_samples(n_ch):
+    """Sanitising, metering and the trim glide on tiles give every channel the
+    scalar samples and meters: NaN, Inf and absurd values dropped and counted,
+    trims gliding (a polarity flip through 0) or still, channels without an input silent."""
+    rng = np.random.default_rng(70 + n_ch)
+    inp = (rng.standard_normal((n_ch + 1, 160)) * 0.3).astype(np.float32)
+    inp[rng.integers(0, n_ch + 1, 12), rng.integers(0, 160, 12)] = rng.choice(
+        [np.nan, np.inf, -np.inf, 3e4], 12)
+    ch_in = rng.permutation(n_ch + 1)[:n_ch].astype(np.int64)
+    ch_in[-1] = -1 if n_ch > 1 else ch_in[-1]
+    rows = np.vstack([rng.uniform(-2.0, 2.0, n_ch), np.where(rng.uniform(size=n_ch) < 0.5, -1.0, 1.0),
+                      np.zeros((3, n_ch))])
+    expected = np.stack([inp[max(i, 0)] if i >= 0 else np.zeros(160, np.float32) for i in ch_in], 1)
+    expected = expected.astype(np.float64)
+    ref = rows.copy()
+    _input_scalar(expected, *ref, 0.01)
+    sbuf, S = guarded_block(rows)
+    wbuf, w = guarded_block(np.zeros((64, n_ch)))
+    got = np.zeros((160, n_ch))
+    for n0, n1 in ((0, 64), (64, 100), (100, 160)):
+        strip._input(inp, ch_in, S[0], S[1], S[2], S[3], S[4], w, 0, n1 - n0, 0.01, n0)
+        got[n0:n1] = w[:n1 - n0]
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(S, ref)
+    assert_guards_intact(sbuf)
+    assert_guards_intact(wbuf)
+    assert S[4].sum() >= 1  # some bad samples were seen and counted

@@ -53,7 +53,7 @@ def _input(inp, ch_in, gin, gin_t, m_peak, m_sq, m_bad, w, n0, n1, a_gain, off):
     # transpose first (a gather across channels costs more than this copy),
     # eight channels at a time so each row of w is written in whole cache
     # lines (1.6 us instead of 3.1 at 64 x 64); then the arithmetic runs
-    # vectorised across channels
+    # on tiles of channels
     n_ch = w.shape[1]
     n8 = n_ch - n_ch % 8
     for cb in range(0, n8, 8):
@@ -74,19 +74,36 @@ def _input(inp, ch_in, gin, gin_t, m_peak, m_sq, m_bad, w, n0, n1, a_gain, off):
         if ch_in[c] < 0:
             for n in range(n0, n1):
                 w[n, c] = 0.0
-    for n in range(n0, n1):
-        for c in range(w.shape[1]):
-            x = w[n, c]
-            ax = abs(x)
-            bad = not ax <= INPUT_LIMIT  # NaN, Inf or absurd: count and drop
-            x = 0.0 if bad else x
-            m_bad[c] += 1.0 if bad else 0.0
-            m_peak[c] = max(m_peak[c], abs(x))
-            m_sq[c] += x * x
-            # trim and polarity are one smoothed gain: a flip ramps through 0
-            g = gin[c] + a_gain * (gin_t[c] - gin[c])
-            gin[c] = g
-            w[n, c] = x * g
+    # the meters and the trim gain stay in registers for the segment (the
+    # channel loops stored four state rows every sample: 2.1 -> 1.1 us at 64 x 64)
+    V.on_tiles(_in_load, _in_step, _in_store, ((m_bad, m_peak, m_sq, gin, gin_t), a_gain), w, w, n0, n1)
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _in_load(rows_a, cb, k):
+    rows, a_gain = rows_a
+    return (V.load(rows[0], cb, k), V.load(rows[1], cb, k), V.load(rows[2], cb, k), V.load(rows[3], cb, k)), \
+        V.load(rows[4], cb, k), a_gain
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _in_step(src, dst, cb, k, t):
+    (m_bad, m_peak, m_sq, g), g_t, a_gain = t
+    x = V.load(src, cb, k)
+    bad = ~(abs(x) <= INPUT_LIMIT)  # NaN, Inf or absurd: count and drop
+    x = V.where(bad, 0.0, x)
+    m_bad = m_bad + V.where(bad, 1.0, 0.0)
+    m_peak = max(m_peak, abs(x))
+    m_sq = m_sq + x * x
+    # trim and polarity are one smoothed gain: a flip ramps through 0
+    g = g + a_gain * (g_t - g)
+    V.store(dst, cb, k, x * g)
+    return (m_bad, m_peak, m_sq, g), g_t, a_gain
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _in_store(rows_a, cb, k, t):
+    V.store_rows(rows_a[0][:4], cb, k, t[0])
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
