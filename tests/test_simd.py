@@ -330,3 +330,33 @@ def test_input_pass_on_tiles_equals_scalar_samples(n_ch):
     assert_guards_intact(sbuf)
     assert_guards_intact(wbuf)
     assert S[4].sum() >= 1  # some bad samples were seen and counted
+
+
+@pytest.mark.parametrize("n_ch", [1, 8, 13, 64])
+@pytest.mark.parametrize("use_am, keep", [(False, False), (True, True)])
+def test_settled_fader_and_pan_on_tiles_equal_the_gliding_path(n_ch, use_am, keep):
+    """Channels whose gains have settled take the tiled constant-gain path; it
+    gives the samples and meters of the gliding path at rest, bit for bit."""
+    rng = np.random.default_rng(90 + n_ch)
+    w = rng.standard_normal((64, n_ch))
+    amg = rng.uniform(0.0, 1.0, (64, n_ch))
+    gains = [rng.uniform(0.0, 2.0, n_ch) for _ in range(4)]  # fader, main assign, pan L, pan R
+    results = []
+    for tiled in (True, False):
+        meters = [np.full(n_ch, 0.125), np.full(n_ch, 0.5)]
+        bufs = [guarded_block(np.full((64, n_ch), SENTINEL)) for _ in range(5)]
+        post, left, right, pan_l, pan_r = (b[1] for b in bufs)
+        g = [x.copy() for x in gains]
+        if tiled:
+            strip._fader_pan_static(w, amg, use_am, post, left, right, pan_l, pan_r, *g, *meters,
+                                    0, 64, 0, n_ch, keep, keep)
+        else:
+            strip._fader_pan(w, amg, use_am, post, left, right, pan_l, pan_r, g[0], g[0].copy(), g[1],
+                             g[1].copy(), g[2], g[2].copy(), g[3], g[3].copy(), *meters, 0, 64, 0, n_ch,
+                             0.01, keep, keep)
+        for buf, _ in bufs:
+            assert_guards_intact(buf)
+        results.append([left, right, *meters] + ([post, pan_l, pan_r] if keep else []))
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+    assert np.all(results[0][3] > 0.5)  # the power meter took the signal
