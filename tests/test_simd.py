@@ -334,29 +334,29 @@ def test_input_pass_on_tiles_equals_scalar_samples(n_ch):
 
 @pytest.mark.parametrize("n_ch", [1, 8, 13, 64])
 @pytest.mark.parametrize("use_am, keep", [(False, False), (True, True)])
-def test_settled_fader_and_pan_on_tiles_equal_the_gliding_path(n_ch, use_am, keep):
-    """Channels whose gains have settled take the tiled constant-gain path; it
-    gives the samples and meters of the gliding path at rest, bit for bit."""
+def test_settled_fader_and_pan_take_constant_gains_bit_for_bit(n_ch, use_am, keep):
+    """A tile whose gains have settled skips their glide; at rest that gives the
+    gliding path's samples and meters bit for bit, and leaves the gains as they were."""
     rng = np.random.default_rng(90 + n_ch)
     w = rng.standard_normal((64, n_ch))
     amg = rng.uniform(0.0, 1.0, (64, n_ch))
-    gains = [rng.uniform(0.0, 2.0, n_ch) for _ in range(4)]  # fader, main assign, pan L, pan R
+    S0 = np.zeros((L.N_CH_STATE, n_ch))
+    for r in (L.C_GF, L.C_MAIN, L.C_PL, L.C_PR):
+        S0[r] = S0[r + 1] = rng.uniform(0.0, 2.0, n_ch)
+    S0[L.C_M_OUT_PEAK], S0[L.C_M_OUT_SQ] = 0.125, 0.5
     results = []
-    for tiled in (True, False):
-        meters = [np.full(n_ch, 0.125), np.full(n_ch, 0.5)]
+    for glide in (False, True):
+        sbuf, S = guarded_block(S0)
         bufs = [guarded_block(np.full((64, n_ch), SENTINEL)) for _ in range(5)]
         post, left, right, pan_l, pan_r = (b[1] for b in bufs)
-        g = [x.copy() for x in gains]
-        if tiled:
-            strip._fader_pan_static(w, amg, use_am, post, left, right, pan_l, pan_r, *g, *meters,
-                                    0, 64, 0, n_ch, keep, keep)
-        else:
-            strip._fader_pan(w, amg, use_am, post, left, right, pan_l, pan_r, g[0], g[0].copy(), g[1],
-                             g[1].copy(), g[2], g[2].copy(), g[3], g[3].copy(), *meters, 0, 64, 0, n_ch,
-                             0.01, keep, keep)
-        for buf, _ in bufs:
+        for cb in range(0, n_ch, V.WIDTH):
+            strip._fader_pan(w, amg, use_am, post, left, right, pan_l, pan_r, S, 0, 64, cb,
+                             min(V.WIDTH, n_ch - cb), 0.01, glide, keep, keep)
+        for buf, _ in bufs + [(sbuf, S)]:
             assert_guards_intact(buf)
-        results.append([left, right, *meters] + ([post, pan_l, pan_r] if keep else []))
+        np.testing.assert_array_equal(np.delete(S, [L.C_M_OUT_PEAK, L.C_M_OUT_SQ], 0),
+                                      np.delete(S0, [L.C_M_OUT_PEAK, L.C_M_OUT_SQ], 0))
+        results.append([left, right, S[L.C_M_OUT_PEAK], S[L.C_M_OUT_SQ]] + ([post, pan_l, pan_r] if keep else []))
     for a, b in zip(*results):
         np.testing.assert_array_equal(a, b)
     assert np.all(results[0][3] > 0.5)  # the power meter took the signal

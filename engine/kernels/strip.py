@@ -35,8 +35,6 @@ from .filters import N_COEF, tick
 
 #: Inputs beyond +80 dBFS are treated as corrupt, like NaN and Inf: replaced by 0.
 INPUT_LIMIT = 1.0e4
-#: Channels whose fader and pan gains take the smoothed path together.
-GAIN_GROUP = 8
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -517,7 +515,7 @@ def mix_pass(w, S, send_st, bus_first, bus_nch, bus, scratch, amg, use_am, n0, n
     constant-power panned and scaled by the main assign; aux bus ``b`` takes
     the pre-fader signal (``w``: before the automixer, as an iso split should
     be) or the post-fader signal times its send gain, panned if stereo.
-    Per-channel work is vectorised across channels into ``scratch``; the sums
+    Per-channel work runs on tiles of channels into ``scratch``; the sums
     over channels then run in a fixed order (8 partial sums), so the result
     never depends on the block size. Row n of ``w`` goes to column ``off + n``
     of ``bus``.
@@ -534,26 +532,13 @@ def mix_pass(w, S, send_st, bus_first, bus_nch, bus, scratch, amg, use_am, n0, n
     stereo_aux = False
     for b in range(1, n_bus):
         stereo_aux = stereo_aux or bus_nch[b] == 2
-    # Channels whose gains have settled take constant gains, the others the
-    # smoothed path, in runs of whole groups of 8 channels (a vector's width):
-    # a settled gain smoothed steps by exactly 0, so the split changes no
-    # sample, and one fader ridden costs one group's smoothing, not all 64.
+    # A tile of channels whose gains have settled takes them as constants: a
+    # settled gain smoothed steps by exactly 0, so this changes no sample,
+    # and one fader ridden costs one tile's smoothing, not all 64.
     n_ch = S.shape[1]
-    c0 = 0
-    while c0 < n_ch:
-        moving = _gains_moving(S, c0)
-        c1 = min(c0 + GAIN_GROUP, n_ch)
-        while c1 < n_ch and _gains_moving(S, c1) == moving:
-            c1 = min(c1 + GAIN_GROUP, n_ch)
-        if moving:
-            _fader_pan(w, amg, use_am, post, left, right, pan_l, pan_r, S[L.C_GF], S[L.C_GF_T],
-                       S[L.C_MAIN], S[L.C_MAIN_T], S[L.C_PL], S[L.C_PL_T], S[L.C_PR], S[L.C_PR_T],
-                       S[L.C_M_OUT_PEAK], S[L.C_M_OUT_SQ], n0, n1, c0, c1, a_gain, n_bus > 1, stereo_aux)
-        else:
-            _fader_pan_static(w, amg, use_am, post, left, right, pan_l, pan_r, S[L.C_GF], S[L.C_MAIN],
-                              S[L.C_PL], S[L.C_PR], S[L.C_M_OUT_PEAK], S[L.C_M_OUT_SQ], n0, n1,
-                              c0, c1, n_bus > 1, stereo_aux)
-        c0 = c1
+    for cb in range(0, n_ch, V.WIDTH):
+        _fader_pan(w, amg, use_am, post, left, right, pan_l, pan_r, S, n0, n1, cb, min(n_ch - cb, V.WIDTH),
+                   a_gain, _gains_moving(S, cb), n_bus > 1, stereo_aux)
     _sum_channels(left, bus[0], n0, n1, off)
     _sum_channels(right, bus[1], n0, n1, off)
     for b in range(1, n_bus):
@@ -571,68 +556,50 @@ def mix_pass(w, S, send_st, bus_first, bus_nch, bus, scratch, amg, use_am, n0, n
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _gains_moving(S, c0) -> bool:
-    """Whether a fader, main assign or pan gain of channels ``c0 .. c0 + 8`` glides."""
+    """Whether a fader, main assign or pan gain of the tile at ``c0`` glides."""
     for s in (L.C_GF, L.C_MAIN, L.C_PL, L.C_PR):
-        for c in range(c0, min(c0 + GAIN_GROUP, S.shape[1])):
+        for c in range(c0, min(c0 + V.WIDTH, S.shape[1])):
             if S[s, c] != S[s + 1, c]:
                 return True
     return False
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _fader_pan(w, amg, use_am, post, left, right, pan_l, pan_r, gf, gf_t, gm, gm_t, pl, pl_t, pr,
-               pr_t, m_peak, m_sq, n0, n1, c0, c1, a_gain, keep_post, keep_pan):
-    # post-fader signal and pan gains are kept only when aux sends need them.
-    # The channel index is unsigned: numba adds no wraparound for negative
-    # indices, which from a start other than 0 kept LLVM from vectorising
-    # the loop (26 us against 7 for the whole pass at 64 x 128).
+def _fader_pan(w, amg, use_am, post, left, right, pan_l, pan_r, S, n0, n1, cb, k, a_gain, glide,
+               keep_post, keep_pan):
+    """Fader, main assign and pan of the tile of ``k`` channels at ``cb``, with
+    its gains and meters in registers for the segment; the gains glide to
+    their targets only with ``glide``. The post-fader signal and pan gains are
+    kept only when aux sends need them."""
+    f, m, lg, rg = V.load(S[L.C_GF], cb, k), V.load(S[L.C_MAIN], cb, k), V.load(S[L.C_PL], cb, k), \
+        V.load(S[L.C_PR], cb, k)
+    f_t, m_t, l_t, r_t = V.load(S[L.C_GF_T], cb, k), V.load(S[L.C_MAIN_T], cb, k), \
+        V.load(S[L.C_PL_T], cb, k), V.load(S[L.C_PR_T], cb, k)
+    peak, sq = V.load(S[L.C_M_OUT_PEAK], cb, k), V.load(S[L.C_M_OUT_SQ], cb, k)
     for n in range(n0, n1):
-        for c_ in range(c0, c1):
-            c = np.uintp(c_)
-            f = gf[c] + a_gain * (gf_t[c] - gf[c])
-            m = gm[c] + a_gain * (gm_t[c] - gm[c])
-            lg = pl[c] + a_gain * (pl_t[c] - pl[c])
-            rg = pr[c] + a_gain * (pr_t[c] - pr[c])
-            gf[c], gm[c], pl[c], pr[c] = f, m, lg, rg
-            x = w[n, c] * amg[n, c] if use_am else w[n, c]
-            xf = x * f
-            m_peak[c] = max(m_peak[c], abs(xf))
-            m_sq[c] += xf * xf
-            if keep_post:
-                post[n, c] = xf
-            if keep_pan:
-                pan_l[n, c] = lg
-                pan_r[n, c] = rg
-            left[n, c] = xf * m * lg
-            right[n, c] = xf * m * rg
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _fader_pan_static(w, amg, use_am, post, left, right, pan_l, pan_r, gf, gm, pl, pr, m_peak,
-                      m_sq, n0, n1, c0, c1, keep_post, keep_pan):
-    # on tiles: the gains and the meters stay in registers for the segment
-    # (``c0`` is a multiple of the tile width: channels move in groups of 8)
-    for cb in range(c0, c1, V.WIDTH):
-        k = min(c1 - cb, V.WIDTH)
-        t_gf, t_gm, t_pl, t_pr = V.load(gf, cb, k), V.load(gm, cb, k), V.load(pl, cb, k), V.load(pr, cb, k)
-        peak, sq = V.load(m_peak, cb, k), V.load(m_sq, cb, k)
-        for n in range(n0, n1):
-            x = V.load(w[n], cb, k)
-            if use_am:
-                x = x * V.load(amg[n], cb, k)
-            xf = x * t_gf
-            peak = max(peak, abs(xf))
-            sq = sq + xf * xf
-            if keep_post:
-                V.store(post[n], cb, k, xf)
-            if keep_pan:
-                V.store(pan_l[n], cb, k, t_pl)
-                V.store(pan_r[n], cb, k, t_pr)
-            xm = xf * t_gm
-            V.store(left[n], cb, k, xm * t_pl)
-            V.store(right[n], cb, k, xm * t_pr)
-        V.store(m_peak, cb, k, peak)
-        V.store(m_sq, cb, k, sq)
+        if glide:
+            f = f + a_gain * (f_t - f)
+            m = m + a_gain * (m_t - m)
+            lg = lg + a_gain * (l_t - lg)
+            rg = rg + a_gain * (r_t - rg)
+        x = V.load(w[n], cb, k)
+        if use_am:
+            x = x * V.load(amg[n], cb, k)
+        xf = x * f
+        peak = max(peak, abs(xf))
+        sq = sq + xf * xf
+        if keep_post:
+            V.store(post[n], cb, k, xf)
+        if keep_pan:
+            V.store(pan_l[n], cb, k, lg)
+            V.store(pan_r[n], cb, k, rg)
+        xm = xf * m
+        V.store(left[n], cb, k, xm * lg)
+        V.store(right[n], cb, k, xm * rg)
+    if glide:
+        V.store_rows((S[L.C_GF], S[L.C_MAIN], S[L.C_PL], S[L.C_PR]), cb, k, (f, m, lg, rg))
+    V.store(S[L.C_M_OUT_PEAK], cb, k, peak)
+    V.store(S[L.C_M_OUT_SQ], cb, k, sq)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
