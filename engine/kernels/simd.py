@@ -14,7 +14,9 @@ and ``abs`` follow numba's scalar semantics lane by lane, so a function
 written with them (``peak_hold``) also serves both.
 
 The type is LLVM's ``<8 x double>``: one AVX-512 register, two AVX2 ones,
-four SSE2 ones; LLVM splits it for the host.
+four SSE2 ones; LLVM splits it for the host. :func:`on_tiles` drives a
+kernel written as load / per-sample step / store over every tile of a
+segment, four tiles side by side.
 """
 
 from __future__ import annotations
@@ -367,7 +369,8 @@ def _abs_impl(a):
     return None
 
 
-__all__ = ["WIDTH", "F64x8", "f64x8", "B8", "b8", "load", "store", "splat", "where"]
+__all__ = ["WIDTH", "QUAD", "F64x8", "f64x8", "B8", "b8", "load", "store", "store_rows", "splat", "where",
+           "on_tiles"]
 
 
 # Four tiles run side by side: one tile's recursion (a detector, a glide) is
